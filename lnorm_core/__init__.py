@@ -1,0 +1,32 @@
+"""lnorm_core: the normalization layers of PyTorch computed by hand, and checked against torch.
+
+    import lnorm_core as lc
+    x = lc.parse_tensor(text)                  # a pasted torch/numpy print or nested lists
+    x = lc.seeded_tensor((2, 3, 4), seed=0)    # == torch.manual_seed(0); torch.randn(2, 3, 4)
+    spec = lc.NormSpec(kind="layer", normalized_shape=(4,), eps=1e-5)
+    groups = lc.group_ids(spec, x.shape)       # which elements share one mean and variance
+    y = lc.manual_forward(spec, x)             # float64 numpy, two-pass
+    y_ref = lc.torch_forward(spec, x)          # torch.nn.functional
+    wrong = lc.manual_forward(spec, x, mistakes=("unbiased", "std_under_sqrt"))
+
+Nothing here imports Streamlit or plotly (figures live in lnorm_core.figures).
+Bad input raises lc.InputError, a ValueError with a message a person can act on.
+"""
+
+from .compare import TOLERANCES, Comparison, compare, ulp
+from .equivalence import Equivalent, equivalents, outputs_equal, param_ids, same_partition
+from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
+from .manual import MISTAKES, Forward, RunningStats, forward, manual_backward, manual_forward, running_stats_step
+from .reference import DTYPES, available_devices, torch_backward, torch_forward
+from .spec import CLASS_NAMES, KINDS, NormSpec, group_ids, reduction_layout
+from .tensors import check_shape, parse_shape, parse_tensor, seeded_tensor
+from .variance import ALGORITHMS, error_sweep, variance
+
+__all__ = [
+    "ALGORITHMS", "CLASS_NAMES", "Comparison", "DTYPES", "Equivalent", "Forward", "InputError", "KINDS",
+    "MAX_DIMS", "MAX_ELEMENTS", "MAX_NESTING", "MAX_PASTE_CHARS", "MISTAKES", "NormSpec", "RunningStats",
+    "TOLERANCES", "available_devices", "check_shape", "compare", "equivalents", "error_sweep", "forward",
+    "group_ids", "manual_backward", "manual_forward", "outputs_equal", "param_ids", "parse_shape",
+    "parse_tensor", "reduction_layout", "running_stats_step", "same_partition", "seeded_tensor",
+    "torch_backward", "torch_forward", "ulp", "variance",
+]

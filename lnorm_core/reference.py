@@ -1,0 +1,132 @@
+"""torch's own answers, through torch.nn.functional, returned as numpy float64.
+
+These are what the manual core is checked against; nothing here computes a
+statistic by hand.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import InputError
+
+DTYPES = {
+    "float64": torch.float64,
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
+
+
+def torch_dtype(dtype):
+    """A dtype name ("float32", "torch.float32") or torch.dtype as a torch.dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = str(dtype).replace("torch.", "")
+    if name not in DTYPES:
+        raise InputError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def available_devices():
+    """The devices torch sees here: always "cpu", then "cuda" and "mps" where present."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def _tensor(value, dtype, device, name="x"):
+    """An array-like (or tensor) as a new torch tensor of dtype on device."""
+    if isinstance(value, torch.Tensor):
+        t = value.detach().clone()
+    else:
+        t = torch.from_numpy(np.array(value, dtype=np.float64, copy=True))
+    return t.to(device=device, dtype=dtype)
+
+
+def _call(spec, x, weight, bias, running_mean, running_var):
+    """y = torch.nn.functional.<norm>(x, ...) for spec; the running buffers are updated in place."""
+    if spec.kind == "layer":
+        return F.layer_norm(x, spec.normalized_shape, weight, bias, spec.eps)
+    if spec.kind == "rms":
+        return F.rms_norm(x, spec.normalized_shape, weight, spec.eps)
+    if spec.kind == "group":
+        return F.group_norm(x, spec.num_groups, weight, bias, spec.eps)
+    momentum = spec.momentum if spec.momentum is not None else 0.0  # the caller handles None
+    use_input_stats = not spec.uses_running_stats
+    if spec.kind == "batch":
+        return F.batch_norm(x, running_mean, running_var, weight, bias, use_input_stats, momentum, spec.eps)
+    return F.instance_norm(x, running_mean, running_var, weight, bias, use_input_stats, momentum, spec.eps)
+
+
+def _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device, requires_grad=False):
+    """Tensors for the call: x, weight, bias (torch's initial ones/zeros where None) and buffers."""
+    if dtype is None:
+        dtype = x.dtype if isinstance(x, torch.Tensor) else torch.float64
+    dtype = torch_dtype(dtype)
+    xt = _tensor(x, dtype, device)
+    spec.check(tuple(xt.shape))
+    pshape = spec.param_shape(tuple(xt.shape))
+    wt = bt = rm = rv = None
+    if spec.has_weight:
+        wt = torch.ones(pshape, dtype=dtype, device=device) if weight is None else _tensor(weight, dtype, device)
+    if spec.has_bias:
+        bt = torch.zeros(pshape, dtype=dtype, device=device) if bias is None else _tensor(bias, dtype, device)
+    for name, t in (("weight", wt), ("bias", bt)):
+        if t is not None and tuple(t.shape) != tuple(pshape):
+            raise InputError(f"{name} has shape {tuple(t.shape)}, expected {tuple(pshape)}")
+    if spec.kind in ("batch", "instance") and spec.track_running_stats:
+        c = xt.shape[1]
+        rm = torch.zeros(c, dtype=dtype, device=device) if running_mean is None else _tensor(running_mean, dtype, device)
+        rv = torch.ones(c, dtype=dtype, device=device) if running_var is None else _tensor(running_var, dtype, device)
+    if requires_grad:
+        for t in (xt, wt, bt):
+            if t is not None:
+                t.requires_grad_(True)
+    return xt, wt, bt, rm, rv
+
+
+def _numpy(t):
+    """A tensor as float64 numpy on the CPU."""
+    return t.detach().to(device="cpu", dtype=torch.float64).numpy()
+
+
+def torch_forward(spec, x, weight=None, bias=None, dtype=None, device="cpu", running_mean=None, running_var=None):
+    """torch.nn.functional's output for spec on x, as float64 numpy.
+
+    dtype: the dtype torch computes in ("float64", "float32", "float16", "bfloat16"
+        or a torch.dtype); None means x's dtype for a tensor, float64 otherwise.
+    device: "cpu", or "cuda"/"mps" where torch sees one.
+    weight, bias: None means torch's initial ones and zeros.
+    running_mean, running_var: used in eval mode with track_running_stats; in
+        training they are copied, so nothing passed in is changed.
+    Where torch refuses, InputError carries torch's message.
+    """
+    with torch.no_grad():
+        try:
+            args = _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device)
+            return _numpy(_call(spec, *args))
+        except (RuntimeError, ValueError, TypeError) as e:
+            if isinstance(e, InputError):
+                raise
+            raise InputError(str(e)) from None
+
+
+def torch_backward(spec, x, grad_out, weight=None, bias=None, dtype=None, device="cpu", running_mean=None, running_var=None):
+    """torch autograd's gradients of sum(grad_out * y): {"input", "weight", "bias"} as float64 numpy.
+
+    Arguments as for torch_forward; a gradient is None where the spec has no such parameter.
+    """
+    try:
+        xt, wt, bt, rm, rv = _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device, True)
+        y = _call(spec, xt, wt, bt, rm, rv)
+        y.backward(_tensor(grad_out, y.dtype, device))
+    except (RuntimeError, ValueError, TypeError) as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(str(e)) from None
+    grad = lambda t: None if t is None else _numpy(t.grad)  # noqa: E731
+    return {"input": grad(xt), "weight": grad(wt), "bias": grad(bt)}
