@@ -1,0 +1,84 @@
+"""A small thread-safe LRU cache bounded in entries and in bytes.
+
+Many sessions share one server process: every cache must be bounded, keyed on
+small values, and safe to read from several threads. Cached numpy arrays are
+made read-only, so one session cannot change what another one is shown.
+"""
+
+import dataclasses
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+
+def nbytes(value, _depth=0):
+    """The bytes held by the numpy arrays inside value (dataclasses, dicts, lists, tuples)."""
+    if _depth > 6:
+        return 0
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    elif isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(nbytes(v, _depth + 1) for v in value)
+    return 0
+
+
+def freeze(value, _depth=0):
+    """Make every numpy array inside value read-only (in place) and return value."""
+    if _depth > 6:
+        return value
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            freeze(getattr(value, f.name), _depth + 1)
+    elif isinstance(value, dict):
+        for v in value.values():
+            freeze(v, _depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            freeze(v, _depth + 1)
+    return value
+
+
+class BoundedCache:
+    """Least-recently-used results, at most max_entries of them and max_bytes in all."""
+
+    def __init__(self, max_entries=32, max_bytes=128 << 20):
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._items = OrderedDict()  # key -> (value, bytes)
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key, compute):
+        """The cached value for key, or compute() stored under it (unless it is too big to keep)."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        value = freeze(compute())  # outside the lock: another session need not wait for this one
+        size = nbytes(value)
+        with self._lock:
+            if size <= self.max_bytes and key not in self._items:
+                self._items[key] = (value, size)
+                self._bytes += size
+                while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
+                    _, (_, old) = self._items.popitem(last=False)
+                    self._bytes -= old
+        return value
+
+    def stats(self):
+        """(entries, bytes) held now."""
+        with self._lock:
+            return len(self._items), self._bytes
+
+    def clear(self):
+        """Forget everything."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0

@@ -1,0 +1,237 @@
+"""The Streamlit helpers every page shares: the sidebar controls, the URL mirror, error display.
+
+This is the one module besides the pages that imports Streamlit. Every control is
+bound to a query parameter of the same name (bind="query-params"), so the URL of
+any view reopens it; a link with a value that does not parse opens with a message
+and the default in its place.
+"""
+
+import logging
+import math
+from contextlib import contextmanager
+
+import streamlit as st
+
+import lnorm_core as lc
+from lnorm_core.explore import DISTS, INITS, SOURCES, Config, divisors, valid_suffixes
+
+log = logging.getLogger("lnorm")
+
+DEFAULT = Config()
+# the layouts people ask about: name -> shape text
+PRESETS = {
+    "(2, 3, 4): the forum question": "2, 3, 4",
+    "(4, 2, 3): LayerNorm(3) or (2, 3)?": "4, 2, 3",
+    "NLP (batch, seq, dim)": "2, 5, 8",
+    "vision (N, C, H, W)": "2, 4, 3, 3",
+    "a transformer block (8, 128, 512)": "8, 128, 512",
+    "the largest (1024, 1024)": "1024, 1024",
+}
+KINDS_BY_LABEL = {label: kind for kind, label in lc.CLASS_NAMES.items()}  # the URL says kind=GroupNorm
+# the values a link may give each control with fixed choices, and the numeric ones' ranges
+LINK_CHOICES = {"source": SOURCES, "kind": tuple(KINDS_BY_LABEL), "dist": DISTS, "mode": ("train", "eval"),
+                "init": INITS}
+LINK_RANGES = {"seed": (0, 2**31 - 1), "offset": (-1e6, 1e6), "scale": (1e-6, 1e6), "momentum": (0.0, 1.0)}
+EPS_CHOICES = ["1e-05", "1e-06", "0.001", "0.1", "0"]
+
+
+def shape_text(shape):
+    """A shape as the sidebar writes it: '2, 3, 4'."""
+    return ", ".join(str(d) for d in shape)
+
+
+def tuple_text(shape):
+    """A shape as torch prints a tuple: '(4,)', '(3, 4)'."""
+    return str(tuple(shape))
+
+
+@contextmanager
+def user_errors():
+    """Show bad input as a message on the page and stop the page there; never a traceback.
+
+    An unexpected failure shows a short message (details only in the server log),
+    and the other sessions on the server go on as before.
+    """
+    try:
+        yield
+    except lc.InputError as e:
+        st.error(str(e), icon=":material/error:")
+        st.stop()
+    except Exception:  # noqa: BLE001 - one page's failure must not show a traceback to a stranger
+        log.exception("unexpected failure")
+        st.error("Something went wrong while computing this view. Try other settings; "
+                 "the details are in the server's log.", icon=":material/error:")
+        st.stop()
+
+
+def _forget_shape_choices():
+    """A new shape: its normalized_shape and num_groups choices start again from the defaults."""
+    for key in ("ns", "groups"):
+        st.session_state.pop(key, None)
+
+
+def _on_preset():
+    """Copy the chosen preset into the shape box."""
+    choice = st.session_state.get("preset")
+    if choice in PRESETS:
+        st.session_state["shape"] = PRESETS[choice]
+        st.session_state["source"] = "random"
+        _forget_shape_choices()
+
+
+def _parse_or_default(text, parse, default, what, problems):
+    """parse(text), or default with the reason noted in problems."""
+    try:
+        return parse(text)
+    except lc.InputError as e:
+        problems.append(f"{what}: {e}")
+        return default
+
+
+def _float(text):
+    """A number typed in a text box, or InputError."""
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise lc.InputError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise lc.InputError(f"{text!r} is not a finite number")
+    return value
+
+
+def sidebar():
+    """Draw the shared controls and return (Config, problems).
+
+    problems lists what could not be read (a bad shape typed, a bad link value),
+    each already replaced by its default in the Config; the caller shows them.
+    Errors that depend on the combination (a normalized_shape torch refuses for
+    this shape) are left for the core to raise, with torch's words.
+    """
+    problems = check_link()
+    sb = st.sidebar
+    sb.header("Input")
+    source = sb.segmented_control("Source", list(SOURCES), default="random", key="source", bind="query-params",
+                                  help="random: a seeded torch.randn draw; paste: the tensor your code printed",
+                                  ) or "random"
+    values = {"source": source}
+    if source == "paste":
+        values["paste"] = sb.text_area(
+            "Paste a tensor", key="paste", height=150, bind="query-params",
+            placeholder="tensor([[-2.1918,  1.2574, -0.3838,  1.3870]])", on_change=_forget_shape_choices,
+            help="What torch or numpy printed, or nested lists. It is parsed, never run as code.")
+        shape = None
+    else:
+        sb.selectbox("Preset", list(PRESETS), index=None, key="preset", placeholder="choose a layout",
+                     on_change=_on_preset)
+        text = sb.text_input("Shape", value=shape_text(DEFAULT.shape), key="shape", bind="query-params",
+                             on_change=_forget_shape_choices,
+                             help=f"dims separated by commas, at most {lc.MAX_DIMS} dims "
+                                  f"and {lc.MAX_ELEMENTS:,} elements")
+        shape = _parse_or_default(text, lc.parse_shape, DEFAULT.shape, "Shape", problems)
+        seed = sb.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
+                               bind="query-params", help="x = torch.manual_seed(seed); torch.randn(*shape)")
+        dist = sb.selectbox("Distribution", DISTS, key="dist", bind="query-params",
+                            help="normal: torch.randn; uniform: torch.rand")
+        c1, c2 = sb.columns(2)
+        offset = c1.number_input("Offset", value=0.0, min_value=-1e6, max_value=1e6, key="offset",
+                                 bind="query-params", help="added after the draw: a large mean shows cancellation")
+        scale = c2.number_input("Scale", value=1.0, min_value=1e-6, max_value=1e6, key="scale",
+                                bind="query-params")
+        values.update(shape=shape, seed=int(seed), dist=dist or "normal", offset=float(offset), scale=float(scale))
+
+    sb.header("Normalization")
+    label = sb.selectbox("Layer", list(KINDS_BY_LABEL), key="kind", bind="query-params") or "LayerNorm"
+    kind = KINDS_BY_LABEL[label]
+    values["kind"] = kind
+    shape_for_choices = shape or _pasted_shape(values.get("paste", ""))
+    if kind in ("layer", "rms"):
+        choices = [tuple_text(s) for s in valid_suffixes(shape_for_choices)] if shape_for_choices else ["(4,)"]
+        ns = sb.selectbox("normalized_shape", choices, key="ns", bind="query-params", accept_new_options=True,
+                          help="the trailing dims to normalize over; type another to see what torch says")
+        values["normalized_shape"] = _parse_or_default(ns or choices[0], lc.parse_shape, (4,),
+                                                       "normalized_shape", problems)
+    if kind == "group":
+        c = shape_for_choices[1] if shape_for_choices and len(shape_for_choices) > 1 else 1
+        choices = [str(g) for g in divisors(c)]
+        groups = sb.selectbox("num_groups", choices, key="groups", bind="query-params", accept_new_options=True,
+                              help=f"a divisor of C = {c}; type another to see what torch says")
+        values["num_groups"] = int(_parse_or_default(groups or "1", _whole, 1, "num_groups", problems))
+    default_eps = "None" if kind == "rms" else "1e-05"
+    eps_text = sb.selectbox("eps", [default_eps] + [e for e in EPS_CHOICES if e != default_eps], key="eps",
+                            bind="query-params", accept_new_options=True,
+                            help="added to the variance under the square root; RMSNorm's None means "
+                                 "the machine epsilon of the dtype")
+    if eps_text in (None, "None"):
+        values["eps"] = None if kind == "rms" else DEFAULT.eps
+    else:
+        values["eps"] = _parse_or_default(eps_text, _float, DEFAULT.eps, "eps", problems)
+    if kind in ("batch", "instance"):
+        mode = sb.segmented_control("Mode", ["train", "eval"], default="train", key="mode", bind="query-params")
+        values["training"] = mode != "eval"
+        values["track_running_stats"] = sb.checkbox("track_running_stats", value=kind == "batch", key="track",
+                                                    bind="query-params")
+        momentum = sb.number_input("momentum", min_value=0.0, max_value=1.0, value=0.1, step=0.05,
+                                   key="momentum", bind="query-params")
+        values["momentum"] = float(momentum)
+    affine_label = "elementwise_affine" if kind in ("layer", "rms") else "affine"
+    values["affine"] = sb.checkbox(affine_label, value=kind != "instance", key="affine", bind="query-params",
+                                   help="a learnable weight (and bias) after normalizing")
+    if values["affine"]:
+        init = sb.segmented_control("weight and bias", list(INITS), default="default", key="init",
+                                    bind="query-params",
+                                    help="default: torch's ones and zeros; random: seeded torch.randn")
+        values["init"] = init or "default"
+    return Config(**values), problems
+
+
+def check_link():
+    """What a link asks for that no control can show, each as a problem to report.
+
+    Streamlit drops a bound value it cannot use; this says so, so that a person who
+    followed a mistyped link learns that the defaults are shown.
+    """
+    problems = []
+    qp = st.query_params
+    for key, allowed in LINK_CHOICES.items():
+        if key in qp and qp[key] not in allowed:
+            problems.append(f"The link's {key}={qp[key]!r} is not one of {', '.join(allowed)}")
+    for key, (low, high) in LINK_RANGES.items():
+        if key in qp:
+            try:
+                ok = low <= float(qp[key]) <= high
+            except ValueError:
+                ok = False
+            if not ok:
+                problems.append(f"The link's {key}={qp[key]!r} is not a number from {low:g} to {high:g}")
+    return problems
+
+
+def _whole(text):
+    """A whole number typed in a box, or InputError."""
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise lc.InputError(f"{text!r} is not a whole number") from None
+
+
+def _pasted_shape(text):
+    """The shape of a pasted tensor, or None where it does not parse (the page says why)."""
+    if not text or not text.strip():
+        return None
+    try:
+        return lc.parse_tensor(text).shape
+    except lc.InputError:
+        return None
+
+
+def show_problems(problems):
+    """Each unreadable control value as a warning: the default is used in its place."""
+    for p in problems:
+        st.warning(f"{p} — using the default instead.", icon=":material/warning:")
+
+
+def page_config():
+    """Sidebar controls, problems shown: the Config a page works from."""
+    config, problems = sidebar()
+    show_problems(problems)
+    return config

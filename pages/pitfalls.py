@@ -1,0 +1,5 @@
+"""pitfalls page (being written)."""
+
+import streamlit as st
+
+st.title("Pitfalls")

@@ -1,0 +1,5 @@
+"""timing page (being written)."""
+
+import streamlit as st
+
+st.title("Timing")
