@@ -1,0 +1,131 @@
+"""Ready for a shared server: no global state, bounded caches, limits named in refusals.
+
+Many sessions are threads of one process: a session's numbers must not depend on
+what another session does to torch's or numpy's global generators at the same time.
+"""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import lnorm_core as lc
+from lnorm_core.cache import BoundedCache
+from lnorm_core.explore import Config, explore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _expected_draw(shape, seed):
+    """What torch.manual_seed(seed); torch.randn(*shape) gives, without touching the caller's generator."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return torch.randn(*shape).double().numpy()
+
+
+def test_sessions_get_their_own_numbers_while_another_thread_reseeds_the_globals():
+    seeds = list(range(8))
+    shape = (16, 32)
+    expected = {s: _expected_draw(shape, s) for s in seeds}
+    expected_y = {s: torch.nn.functional.layer_norm(torch.tensor(expected[s]), (32,)).numpy() for s in seeds}
+    stop = threading.Event()
+    failures = []
+
+    def vandal():
+        k = 0
+        while not stop.is_set():
+            torch.manual_seed(k)  # what a careless neighbour (or a library) might do
+            np.random.seed(k % 2**32)
+            torch.randn(64)
+            k += 1
+
+    def session(seed):
+        for _ in range(20):
+            x = lc.seeded_tensor(shape, seed)
+            if not np.array_equal(x, expected[seed]):
+                failures.append(("draw", seed))
+            cfg = Config(shape=shape, seed=seed, normalized_shape=(32,), kind="layer")
+            y = explore(cfg).f.y
+            if not np.allclose(y, expected_y[seed], atol=1e-9):
+                failures.append(("explore", seed))
+
+    noise = threading.Thread(target=vandal)
+    noise.start()
+    workers = [threading.Thread(target=session, args=(s,)) for s in seeds]
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+    finally:
+        stop.set()
+        noise.join()
+    assert not failures, failures[:5]
+
+
+def test_cached_results_cannot_be_changed_by_one_session_for_another():
+    result = explore(Config(seed=123))
+    with pytest.raises(ValueError):
+        result.x[0, 0, 0] = 42.0  # read-only: the next session gets the same numbers
+    with pytest.raises(ValueError):
+        result.f.y[...] = 0.0
+
+
+def test_bounded_cache_keeps_its_bounds_in_entries_and_bytes():
+    cache = BoundedCache(max_entries=3, max_bytes=10_000)
+    for k in range(10):
+        cache.get_or_compute(k, lambda: np.zeros(100))  # 800 bytes each
+    assert cache.stats() == (3, 2400)
+    cache.get_or_compute("big", lambda: np.zeros(5000))  # 40 kB: returned but never kept
+    assert cache.stats() == (3, 2400)
+    for k in range(10, 30):
+        cache.get_or_compute(k, lambda: np.zeros(600))  # 4.8 kB each: at most 2 fit
+    entries, size = cache.stats()
+    assert entries == 2 and size <= 10_000
+    calls = []
+    cache.get_or_compute(29, lambda: calls.append(1))  # the most recent one is still there
+    assert not calls
+
+
+def test_explore_cache_stays_bounded_over_many_configs():
+    from lnorm_core import explore as ex
+
+    for seed in range(40):
+        explore(Config(seed=1000 + seed))
+    entries, size = ex._explore_cache.stats()
+    assert entries <= ex._explore_cache.max_entries and size <= ex._explore_cache.max_bytes
+
+
+@pytest.mark.parametrize("call,words", [
+    (lambda: lc.check_shape((2048, 2048)), "1,048,576"),
+    (lambda: lc.check_shape((1,) * (lc.MAX_DIMS + 1)), str(lc.MAX_DIMS)),
+    (lambda: lc.parse_tensor("1," * (lc.MAX_PASTE_CHARS // 2 + 1)), f"{lc.MAX_PASTE_CHARS:,}"),
+    (lambda: lc.parse_tensor("[" * (lc.MAX_NESTING + 1) + "1" + "]" * (lc.MAX_NESTING + 1)), str(lc.MAX_NESTING)),
+    (lambda: lc.seeded_tensor((2, -3), 0), "at least 1"),
+    (lambda: lc.seeded_tensor((2, 3), -1), "seed"),
+])
+def test_limits_are_named_in_the_refusal(call, words):
+    with pytest.raises(lc.InputError) as e:
+        call()
+    assert words in str(e.value).replace("_", ",") or words in str(e.value)
+
+
+def test_no_global_state_is_touched_by_what_a_session_runs(monkeypatch):
+    """Every page computation runs with the process-wide setters booby-trapped."""
+    from lnorm_core import explore as ex
+
+    touched = []
+    for owner, name in ((torch, "manual_seed"), (torch, "seed"), (np.random, "seed"), (torch, "set_num_threads"),
+                        (torch, "set_default_dtype"), (torch.random, "manual_seed")):
+        monkeypatch.setattr(owner, name, lambda *a, _n=name, **k: touched.append(_n))
+    for kind, extra in (("layer", {}), ("rms", {}), ("batch", {}), ("instance", {"affine": False}),
+                        ("group", {"num_groups": 3})):
+        cfg = Config(seed=7, shape=(2, 3, 4), kind=kind, init="random", **extra)
+        ex.explore(cfg)
+        ex.compare_with_torch(cfg, "bfloat16")
+        ex.pitfalls(cfg)
+    ex.batch_steps(Config(seed=7, kind="batch"), 3)
+    ex.variance_sweep(1e4, "float32", seed=5)
+    assert not touched, touched
