@@ -46,28 +46,36 @@ def tuple_text(shape):
 
 
 @contextmanager
-def user_errors():
+def user_errors(stop=True):
     """Show bad input as a message on the page and stop the page there; never a traceback.
 
     An unexpected failure shows a short message (details only in the server log),
-    and the other sessions on the server go on as before.
+    and the other sessions on the server go on as before. With stop=False only the
+    rest of the `with` block is skipped, and the page goes on after it.
     """
     try:
         yield
     except lc.InputError as e:
         st.error(str(e), icon=":material/error:")
-        st.stop()
+        if stop:
+            st.stop()
     except Exception:  # noqa: BLE001 - one page's failure must not show a traceback to a stranger
         log.exception("unexpected failure")
         st.error("Something went wrong while computing this view. Try other settings; "
                  "the details are in the server's log.", icon=":material/error:")
-        st.stop()
+        if stop:
+            st.stop()
 
 
 def _forget_shape_choices():
     """A new shape: its normalized_shape and num_groups choices start again from the defaults."""
     for key in ("ns", "groups"):
         st.session_state.pop(key, None)
+
+
+def _forget_kind_choices():
+    """A new layer: eps starts again from that layer's default (RMSNorm's is None)."""
+    st.session_state.pop("eps", None)
 
 
 def _on_preset():
@@ -140,7 +148,8 @@ def sidebar():
         values.update(shape=shape, seed=int(seed), dist=dist or "normal", offset=float(offset), scale=float(scale))
 
     sb.header("Normalization")
-    label = sb.selectbox("Layer", list(KINDS_BY_LABEL), key="kind", bind="query-params") or "LayerNorm"
+    label = sb.selectbox("Layer", list(KINDS_BY_LABEL), key="kind", bind="query-params",
+                         on_change=_forget_kind_choices) or "LayerNorm"
     kind = KINDS_BY_LABEL[label]
     values["kind"] = kind
     shape_for_choices = shape or _pasted_shape(values.get("paste", ""))
@@ -184,18 +193,21 @@ def sidebar():
     return Config(**values), problems
 
 
-def check_link():
+def check_link(choices=None, ranges=None):
     """What a link asks for that no control can show, each as a problem to report.
 
     Streamlit drops a bound value it cannot use; this says so, so that a person who
-    followed a mistyped link learns that the defaults are shown.
+    followed a mistyped link learns that the defaults are shown. choices and ranges
+    default to the sidebar's; a page passes its own for its own controls.
     """
     problems = []
     qp = st.query_params
-    for key, allowed in LINK_CHOICES.items():
+    choices = LINK_CHOICES if choices is None else choices
+    ranges = LINK_RANGES if ranges is None else ranges
+    for key, allowed in choices.items():
         if key in qp and qp[key] not in allowed:
             problems.append(f"The link's {key}={qp[key]!r} is not one of {', '.join(allowed)}")
-    for key, (low, high) in LINK_RANGES.items():
+    for key, (low, high) in ranges.items():
         if key in qp:
             try:
                 ok = low <= float(qp[key]) <= high

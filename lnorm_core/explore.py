@@ -25,6 +25,7 @@ from .variance import ALGORITHMS, error_sweep
 SOURCES = ("random", "paste")
 DISTS = ("normal", "uniform")
 INITS = ("default", "random")  # affine parameters: torch's ones/zeros, or seeded random
+EQUIVALENTS_MAX_ELEMENTS = 4096  # equivalents() is searched up to here: it builds the group ids of every candidate
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,11 @@ class Exploration:
     n_groups, group_size, caption: the pooling in words.
     out_mean, out_var: per group, the mean and biased variance of x_hat; expected_var:
     what it must be, v / (v + eps) (for RMSNorm the mean square, ms / (ms + eps)).
-    equivalents: configurations that pool the same elements.
+    equivalents: configurations that pool the same elements (searched only up to
+    EQUIVALENTS_MAX_ELEMENTS elements and 5 dims; equivalents_searched says whether it was).
+    max_mean_deviation: max |out_mean| over the groups (None where the mean is not removed:
+    RMSNorm, or eval with running statistics). max_var_deviation: max |out_var - expected_var|
+    (None in eval with running statistics). check_note: what the check means here, in words.
     """
 
     spec: NormSpec
@@ -126,6 +131,10 @@ class Exploration:
     out_var: np.ndarray
     expected_var: np.ndarray
     equivalents: list = field(default_factory=list)
+    equivalents_searched: bool = True
+    max_mean_deviation: float = None
+    max_var_deviation: float = None
+    check_note: str = ""
 
 
 _explore_cache = BoundedCache(max_entries=16, max_bytes=256 << 20)
@@ -155,8 +164,26 @@ def _explore(config):
     )
     if spec.uses_running_stats:
         caption += " (eval mode: normalized with the running statistics, torch's initial 0 and 1)"
-    eq = equivalents(spec, shape) if len(shape) <= 5 and x.size <= 4096 else []
-    return Exploration(spec, x, weight, bias, f, n_groups, size, caption, out_mean, out_var, expected, eq)
+    searched = len(shape) <= 5 and x.size <= EQUIVALENTS_MAX_ELEMENTS
+    eq = equivalents(spec, shape) if searched else []
+    mean_dev, var_dev, note = _check(spec, out_mean, out_var, expected)
+    return Exploration(spec, x, weight, bias, f, n_groups, size, caption, out_mean, out_var, expected, eq,
+                       equivalents_searched=searched, max_mean_deviation=mean_dev, max_var_deviation=var_dev,
+                       check_note=note)
+
+
+def _check(spec, out_mean, out_var, expected):
+    """(max |mean of x_hat|, max |var of x_hat - v/(v+eps)|, note): None where the check does not apply."""
+    if spec.uses_running_stats:
+        return None, None, ("In eval mode x_hat uses the running statistics, not this input's, so its groups "
+                            "need not have mean 0 and variance v/(v+eps)")
+    with np.errstate(invalid="ignore"):
+        var_dev = float(np.max(np.abs(out_var - expected)))  # NaN shows a group that divided by zero
+        if not spec.centers:
+            return None, var_dev, ("RMSNorm does not subtract the mean: each group's x_hat has mean square "
+                                   "ms/(ms+eps), and its mean is whatever the input's was, scaled")
+        mean_dev = float(np.max(np.abs(out_mean)))
+    return mean_dev, var_dev, "Each group's x_hat has mean 0 and biased variance v/(v+eps)"
 
 
 # ---- compare: torch in a dtype and on a device against the float64 core --------------------
@@ -177,7 +204,18 @@ class Comparisons:
     forward: object
     grads: dict
 
+    @property
+    def parts(self):
+        """[(name, Comparison)]: the output, then the gradients of input, weight and bias that exist."""
+        return [("output", self.forward)] + [(f"grad {k}", self.grads[k]) for k in GRAD_NAMES if k in self.grads]
 
+    @property
+    def passed(self):
+        """Whether the output and every gradient are within the dtype's tolerance."""
+        return all(c.passed for _, c in self.parts)
+
+
+GRAD_NAMES = ("input", "weight", "bias")
 _compare_cache = BoundedCache(max_entries=16, max_bytes=256 << 20)
 
 
@@ -209,7 +247,22 @@ def variance_sweep(max_offset=1e6, dtype="float32", n=512, seed=0, points=25):
         raise InputError(f"the largest offset must be between 1 and 1e12, got {max_offset!r}")
     offsets = np.concatenate([[0.0], np.logspace(0, np.log10(float(max_offset)), points - 1)])
     key = ("sweep", float(max_offset), dtype, n, seed, points)
-    return _sweep_cache.get_or_compute(key, lambda: error_sweep(offsets, n, dtype, seed, ALGORITHMS))
+    return _sweep_cache.get_or_compute(key, lambda: _quiet_sweep(offsets, n, dtype, seed))
+
+
+def _quiet_sweep(offsets, n, dtype, seed):
+    """error_sweep without numpy's warnings: an overflow to inf, and its NaN, are results to plot."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return error_sweep(offsets, n, dtype, seed, ALGORITHMS)
+
+
+def breakdown_offset(sweep, algorithm="one_pass", threshold=1e-2):
+    """The smallest offset of a sweep where algorithm's relative error exceeds threshold or is
+    not a number (an overflow, or 0/0), or None where it never does."""
+    err = np.asarray(sweep[algorithm], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~(err <= threshold)  # NaN and inf count as broken
+    return float(sweep["offsets"][np.argmax(bad)]) if bad.any() else None
 
 
 # ---- pitfalls: the usual mistakes beside the right answer ----------------------------------
@@ -234,6 +287,7 @@ class Pitfall:
     wrong_lines: tuple
     fixes: tuple
     description: str
+    visible: bool = True  # whether the output differs from torch's as printed with 4 decimals
 
 
 @dataclass(frozen=True)
@@ -260,8 +314,9 @@ def _pitfall(spec, x, weight, bias, mistakes, y_torch):
     with np.errstate(invalid="ignore"):
         max_abs = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else float("nan")
     ms = [MISTAKES[m] for m in mistakes]
+    visible = not np.array_equal(np.round(y, 4), np.round(y_torch, 4), equal_nan=True)  # as torch prints
     return Pitfall(tuple(mistakes), y, diff, max_abs, tuple(m.wrong for m in ms), tuple(m.fix for m in ms),
-                   "; and ".join(m.description for m in ms))
+                   "; and ".join(m.description for m in ms), visible)
 
 
 def _pitfalls(config):
@@ -322,6 +377,34 @@ def _print_tolerance(values):
     return 1e-9
 
 
+@dataclass(frozen=True)
+class Diagnosis:
+    """which_mistake's answer for a pasted output: the parsed output, the verdict ("correct",
+    "match" or "none"), the mistake combinations that reproduce it, and each one's output."""
+
+    wrong: np.ndarray
+    verdict: str
+    combos: list
+    outputs: list
+
+
+_diagnosis_cache = BoundedCache(max_entries=16, max_bytes=64 << 20)
+
+
+def diagnose(config, wrong_text):
+    """Parse a pasted wrong output and find the mistakes that give it for config's input (cached)."""
+    digest = hashlib.sha256(wrong_text.encode("utf-8", "replace")).hexdigest()
+    return _diagnosis_cache.get_or_compute(("diagnose", digest) + config.key(), lambda: _diagnose(config, wrong_text))
+
+
+def _diagnose(config, wrong_text):
+    e = explore(config)
+    wrong = parse_tensor(wrong_text)
+    verdict, combos = which_mistake(e.spec, e.x, wrong, e.weight, e.bias)
+    outputs = [manual_forward(e.spec, e.x, e.weight, e.bias, mistakes=c) for c in combos]
+    return Diagnosis(wrong, verdict, combos, outputs)
+
+
 # ---- BatchNorm train vs eval, step by step -------------------------------------------------
 
 
@@ -332,6 +415,8 @@ class Steps:
     batches: the inputs (batch k is seeded_tensor(shape, seed + 100 + k)).
     states: the running statistics after each step (states[0] is torch's initial).
     y_train, y_eval: the last batch's output in training and in eval mode.
+    running_mean, running_var: the states stacked, (steps + 1, C); the variance is unbiased.
+    diff: y_eval - y_train; max_abs_diff: its largest |value|.
     """
 
     spec: NormSpec
@@ -339,6 +424,10 @@ class Steps:
     states: list
     y_train: np.ndarray
     y_eval: np.ndarray
+    running_mean: np.ndarray = None
+    running_var: np.ndarray = None
+    diff: np.ndarray = None
+    max_abs_diff: float = None
 
 
 _steps_cache = BoundedCache(max_entries=16, max_bytes=64 << 20)
@@ -365,4 +454,7 @@ def _batch_steps(config, steps):
         batches.append(xb)
         states.append(state)
     y_eval, _ = running_stats_step(spec.with_(training=False), batches[-1], state, weight, bias)
-    return Steps(spec, batches, states, y, y_eval)
+    running_mean = np.stack([s.running_mean for s in states])  # steps + 1 of (C,) -> (steps + 1, C)
+    running_var = np.stack([s.running_var for s in states])
+    diff = y_eval - y
+    return Steps(spec, batches, states, y, y_eval, running_mean, running_var, diff, float(np.abs(diff).max()))

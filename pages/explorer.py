@@ -3,11 +3,113 @@
 import streamlit as st
 
 import lnorm_ui as ui
-from lnorm_core.explore import explore
+from lnorm_core import figures
+from lnorm_core.explore import EQUIVALENTS_MAX_ELEMENTS, explore
+from lnorm_core.reproduce import FIRST_GROUPS, downloads, module_code, numpy_code, stats_columns, torch_code
+
+TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
+STATS_FORMAT = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in (
+    ("mean", "%.6g"), ("var", "%.6g"), ("mean square", "%.6g"), ("rstd", "%.6g"),
+    ("x_hat mean", "%.2e"), ("x_hat var", "%.10f"), ("v/(v+eps)", "%.10f"), ("x_hat mean square", "%.10f"),
+    ("ms/(ms+eps)", "%.10f"))}
+
+
+def chart(fig):
+    """A figure across the page, and a note under it when it shows only a part."""
+    st.plotly_chart(fig, width="stretch")
+    if figures.note_of(fig):
+        st.info(f"This figure shows {figures.note_of(fig)}; the numbers and downloads cover the whole tensor.",
+                icon=":material/zoom_out:")
+
+
+def keep_in_range(key, high, low=0):
+    """Reset a widget's remembered value that a new shape has put out of range (low..high)."""
+    if key in st.session_state and not low <= st.session_state[key] <= high:
+        del st.session_state[key]
+
+
+def number(value):
+    """A deviation as the check table writes it ('n/a' where the check does not apply)."""
+    return "n/a" if value is None else f"{value:.3g}"
+
 
 st.title("Explorer")
-st.write("Which elements share one mean and one variance, and what the layer makes of them.")
+st.write("Pick a tensor and a normalization layer in the sidebar. The page shows which elements share one "
+         "mean and one variance (a *group*), what the layer outputs, and code that gives the same numbers.")
 config = ui.page_config()
 with ui.user_errors():
-    result = explore(config)
-st.caption(result.caption)
+    e = explore(config)
+st.markdown(f"**{e.caption}**")
+
+groups_tab, cube_tab, stages_tab, same_tab, code_tab = st.tabs(TABS, key="view", bind="query-params")
+
+if groups_tab.open:
+    with groups_tab:
+        st.write("Every 2-D slice of the input is one panel; cells of one colour are one group: they are "
+                 "averaged together for the mean and the variance. Hover a cell for its value and its "
+                 "group's statistics.")
+        chart(figures.group_map(e))
+
+if cube_tab.open:
+    with cube_tab:
+        st.write("The picture of the GroupNorm paper, live: the input as a cube of its first two dims and "
+                 f"the rest merged (at most {figures.MAX_CUBE_POINTS:,} markers, to keep it light). The chosen "
+                 "group stands out; drag to turn the cube.")
+        keep_in_range("highlight", e.n_groups - 1)
+        selected = st.number_input(f"Group to highlight (0 to {e.n_groups - 1})", min_value=0,
+                                   max_value=e.n_groups - 1, value=0, step=1, key="highlight",
+                                   bind="query-params")
+        chart(figures.group_cube(e, int(selected)))
+
+if stages_tab.open:
+    with stages_tab:
+        formula = "(x − mean) / √(var + eps)" if e.spec.centers else "x / √(mean square + eps)"
+        st.write("Each step of the layer on one colour scale: the input, its group's statistics, the "
+                 f"normalized x̂ = {formula}, and the output after weight and bias.")
+        slices = figures.as_panels(e.x).shape[0]
+        first = 1
+        if slices > 3:
+            keep_in_range("slice", slices, low=1)
+            first = st.slider(f"First slice shown (of {slices})", 1, slices, 1, key="slice", bind="query-params",
+                              help="each row of the figure is one 2-D slice of the input; three are shown")
+        chart(figures.stages_figure(e, first=first - 1))
+        st.subheader("The check")
+        st.write(f"{e.check_note}.")
+        c1, c2 = st.columns(2)
+        c1.metric("max |mean of x̂|", number(e.max_mean_deviation),
+                  help="largest over all groups; 0 up to rounding (about 1e-16) is right")
+        c2.metric("max |var of x̂ − v/(v+eps)|" if e.spec.centers else "max |mean square of x̂ − ms/(ms+eps)|",
+                  number(e.max_var_deviation),
+                  help="largest over all groups: the biased variance (RMSNorm: the mean square) of x̂ "
+                       "against the one it must have")
+        shown = min(FIRST_GROUPS, e.n_groups)
+        st.caption(f"The first {shown} of {e.n_groups} groups (all of them in the statistics download):")
+        st.dataframe(stats_columns(e, first=FIRST_GROUPS), hide_index=True, column_config=STATS_FORMAT)
+
+if same_tab.open:
+    with same_tab:
+        st.write("Other layers that pool exactly the same elements on this input (or on a reshape of it). "
+                 "Each line says whether their output is the same too, and what differs in the affine weight.")
+        if not e.equivalents_searched:
+            st.info(f"The search for other layers runs on inputs of up to {EQUIVALENTS_MAX_ELEMENTS:,} elements "
+                    "and 5 dims; try a smaller shape.", icon=":material/info:")
+        elif not e.equivalents:
+            st.write("No other layer pools these elements the same way.")
+        for eq in e.equivalents:
+            st.markdown(f"- `{module_code(eq.spec, eq.shape, short=True)}` on {eq.shape}: {eq.note}")
+
+if code_tab.open:
+    with code_tab:
+        st.write("Paste either block into a notebook: it builds the same input from the same seed (or your "
+                 "paste) and prints the output shown here. Both compute in float64, as this page does.")
+        with ui.user_errors():
+            left, right = st.columns(2)
+            left.markdown("**torch.nn**")
+            left.code(torch_code(config), language="python", wrap_lines=True)
+            right.markdown("**By hand, in numpy**: two passes, biased variance, eps inside the root")
+            right.code(numpy_code(config), language="python", wrap_lines=True)
+            st.markdown("**Download the numbers**")
+            buttons = st.container(horizontal=True)
+            for d in downloads(config):
+                buttons.download_button(d.label, d.data, file_name=d.file_name, mime=d.mime, on_click="ignore",
+                                        icon=":material/download:")

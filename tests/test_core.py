@@ -146,7 +146,9 @@ def test_each_mistake_differs_from_torch_where_it_must(case):
     n_batch = shape[0] if len(shape) > 1 else 1
     whole_ids = np.repeat(np.arange(n_batch), x.size // n_batch).reshape(shape)
     if not lc.same_partition(whole_ids, lc.group_ids(spec, shape)):
-        assert not np.allclose(whole, right, rtol=0, atol=1e-9)
+        # two elements normalize to about (-1, +1) in any grouping, so only larger groups must show it
+        if n > 2 or x.size // n_batch > 2:
+            assert not np.allclose(whole, right, rtol=0, atol=1e-9)
     else:
         np.testing.assert_allclose(whole, right, rtol=0, atol=1e-12)
 

@@ -1,0 +1,150 @@
+"""The Explorer page through Streamlit's AppTest: default view, controls, deep links, bad input.
+
+The page is the app's default page, so AppTest.from_file(app.py) runs it. The
+tabs render lazily: the view query parameter picks which one runs.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
+
+
+def _app(**params):
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def _text(at):
+    """Everything the page wrote as markdown or caption."""
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+def _errors(at):
+    return [e.value for e in at.error]
+
+
+def test_default_view():
+    at = _app()
+    assert not at.exception
+    assert at.title[0].value == "Explorer"
+    assert "LayerNorm((4,), eps=1e-05) on (2, 3, 4): 6 groups of 4 elements each" in _text(at)
+    assert len(at.get("plotly_chart")) == 1  # the Groups tab
+    assert not _errors(at)
+
+
+def test_changing_the_layer_to_groupnorm():
+    at = _app()
+    at.sidebar.selectbox(key="kind").set_value("GroupNorm").run()
+    assert not at.exception
+    assert "GroupNorm(1, C, eps=1e-05) on (2, 3, 4): 2 groups of 12 elements each" in _text(at)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_a_deep_link_opens_its_view():
+    at = _app(kind="GroupNorm", shape="2,4,3", groups="2")
+    assert not at.exception and not _errors(at)
+    assert "GroupNorm(2, C, eps=1e-05) on (2, 4, 3): 4 groups of 6 elements each" in _text(at)
+    assert len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.parametrize("view", TABS)
+@pytest.mark.parametrize("params", [
+    {},
+    {"kind": "GroupNorm", "shape": "2,4,3,3", "groups": "2", "init": "random"},
+    {"kind": "RMSNorm", "shape": "2,5,8"},
+    {"kind": "BatchNorm", "shape": "4,3", "mode": "eval"},
+    {"kind": "InstanceNorm", "shape": "2,3,5"},
+], ids=["layer", "group", "rms", "batch-eval", "instance"])
+def test_every_tab_renders(view, params):
+    at = _app(view=view, **params)
+    assert not at.exception and not _errors(at)
+
+
+def test_input_to_output_tab_shows_the_check_from_the_core():
+    at = _app(view="Input → output")
+    assert len(at.get("plotly_chart")) == 1
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["max |mean of x̂|"]) < 1e-12
+    assert float(metrics["max |var of x̂ − v/(v+eps)|"]) < 1e-12
+    table = at.dataframe[0].value
+    assert list(table["group"]) == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_slice_slider_moves_the_stages_figure():
+    at = _app(view="Input → output", kind="GroupNorm", shape="2,4,3,3", groups="2")
+    assert "slices 1–3 of 8" in at.info[0].value
+    at.slider(key="slice").set_value(6).run()
+    assert not at.exception
+    assert "slices 6–8 of 8" in at.info[0].value
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "x[1, 1, :, :]" in spec["layout"]["yaxis"]["title"]["text"]  # slice 6 of (2, 4) slices
+
+
+def test_reproduce_tab_shows_code_and_downloads():
+    at = _app(view="Reproduce in PyTorch", kind="GroupNorm", shape="2,4,3,3", groups="2")
+    assert not at.exception
+    codes = [c.value for c in at.code]
+    assert len(codes) == 2
+    assert "torch.manual_seed(0)" in codes[0] and "nn.GroupNorm(2, 4" in codes[0]
+    assert "np.sqrt(var + eps)" in codes[1]
+    assert len(at.get("download_button")) == 5  # 4-D: no CSV of the tensor itself
+
+
+def test_same_pooling_tab_lists_the_equivalents():
+    at = _app(view="Same pooling")
+    text = _text(at)
+    assert "`nn.InstanceNorm1d(3)` on (2, 3, 4)" in text
+    assert "affine weight then has shape (3,) instead of (4,)" in text
+
+
+def test_cube_group_out_of_range_after_a_new_shape():
+    at = _app(view="3-D cube")
+    at.number_input(key="highlight").set_value(5).run()
+    assert not at.exception
+    at.sidebar.text_input(key="shape").set_value("2, 4").run()  # LayerNorm((4,)) now has 2 groups
+    assert not at.exception and not _errors(at)
+    assert at.number_input(key="highlight").value == 0
+
+
+def test_the_largest_preset_shows_a_part_and_says_so():
+    at = _app()
+    at.sidebar.selectbox(key="preset").set_value("the largest (1024, 1024)").run()
+    assert not at.exception and not _errors(at)
+    assert "on (1024, 1024): 1024 groups of 1024 elements each" in _text(at)
+    assert any("shows every 3rd row and column" in i.value for i in at.info)
+
+
+def test_same_pooling_on_a_large_tensor_says_it_was_not_searched():
+    at = _app(view="Same pooling", shape="1024,1024", ns="(1024,)")
+    assert not at.exception
+    assert "up to 4,096 elements" in at.info[0].value
+
+
+# ---- bad input: a message on the page, never an exception ------------------------------------
+
+
+def test_ragged_paste():
+    at = _app(source="paste", paste="[[1,2],[3]]")
+    assert not at.exception
+    assert any("row 2" in e for e in _errors(at))
+    assert not at.get("plotly_chart")
+
+
+def test_normalized_shape_torch_refuses():
+    at = _app(shape="4,2,3", ns="(2,)")
+    assert not at.exception
+    assert any("Given normalized_shape=[2], expected input with shape [*, 2], but got input of size[4, 2, 3]"
+               in e for e in _errors(at))
+
+
+def test_num_groups_that_does_not_divide_the_channels():
+    at = _app(kind="GroupNorm", shape="2,4,3", groups="3")
+    assert not at.exception
+    assert any("num_channels (4) must be divisible by num_groups (3)" in e for e in _errors(at))

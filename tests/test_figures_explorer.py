@@ -1,0 +1,130 @@
+"""The explorer's figure builders: what they draw, and that no figure sends more than MAX_CELLS cells.
+
+The expected group of every cell comes from lc.group_ids (the core), and the
+expected values from the Exploration the builders are handed.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import lnorm_core as lc
+from lnorm_core import figures as F
+from lnorm_core.explore import Config, explore
+
+LARGE = {
+    "(1024, 1024)": Config(shape=(1024, 1024), normalized_shape=(1024,)),
+    "(8, 128, 512)": Config(shape=(8, 128, 512), normalized_shape=(512,)),
+    "(1024, 1024) GroupNorm, 1M groups": Config(kind="group", shape=(1024, 1024), num_groups=1024),
+    "(8, 128, 512) BatchNorm": Config(kind="batch", shape=(8, 128, 512)),
+}
+
+
+def _heatmaps(fig):
+    return [t for t in fig.data if isinstance(t, go.Heatmap)]
+
+
+def _cells(fig):
+    return sum(np.asarray(t.z).size for t in _heatmaps(fig))
+
+
+@pytest.mark.parametrize("name", list(LARGE))
+@pytest.mark.parametrize("builder", [F.group_map, F.stages_figure], ids=["group_map", "stages"])
+def test_no_figure_sends_more_than_max_cells(name, builder):
+    fig = builder(explore(LARGE[name]))
+    assert isinstance(fig, go.Figure)
+    assert 0 < _cells(fig) <= F.MAX_CELLS
+    assert F.note_of(fig)  # and it says that it shows a part
+    assert "showing" in fig.layout.title.text
+
+
+@pytest.mark.parametrize("name", list(LARGE))
+def test_the_cube_caps_its_markers(name):
+    e = explore(LARGE[name])
+    fig = F.group_cube(e, selected=5)
+    markers = sum(len(t.x) for t in fig.data)
+    assert markers <= F.MAX_CUBE_POINTS
+    assert "of 1,048,576 elements" in F.note_of(fig) or "of 524,288 elements" in F.note_of(fig)
+    chosen = fig.data[1]
+    assert len(chosen.x) > 0 and chosen.name == "group 5"
+    # every marker of the chosen trace is in group 5, and no marker of the other trace is
+    ids = e.f.ids.reshape(F._cube_shape(e.x.shape))
+    assert set(ids[np.asarray(chosen.z), np.asarray(chosen.x), np.asarray(chosen.y)]) == {5}
+    other = fig.data[0]
+    assert 5 not in set(ids[np.asarray(other.z), np.asarray(other.x), np.asarray(other.y)])
+
+
+def test_group_map_colours_cells_by_the_cores_group_ids():
+    e = explore(Config(kind="group", shape=(2, 4, 3, 3), num_groups=2))
+    fig = F.group_map(e)
+    maps = _heatmaps(fig)
+    assert len(maps) == 8  # one panel per (n, c) slice
+    ids = lc.group_ids(lc.NormSpec("group", num_groups=2), (2, 4, 3, 3)).reshape(8, 3, 3)
+    for k, trace in enumerate(maps):
+        np.testing.assert_array_equal(np.asarray(trace.z), ids[k])
+    assert [a.text for a in fig.layout.annotations][:2] == ["x[0, 0, :, :]", "x[0, 1, :, :]"]
+    assert F.note_of(fig) == ""
+    # the hover says the value, the group and its statistics, and the index of the cell
+    custom = np.asarray(maps[3].customdata)  # x[0, 3, :, :]
+    np.testing.assert_array_equal(custom[..., 0], e.x[0, 3])
+    np.testing.assert_array_equal(custom[..., 1], ids[3])
+    np.testing.assert_array_equal(custom[..., 2], e.f.mean[ids[3]])
+    np.testing.assert_array_equal(custom[..., 3], e.f.var[ids[3]])
+    assert maps[3].hovertemplate.startswith("x[0, 3, %{y}, %{x}]")
+    assert "group var" in maps[3].hovertemplate and "group mean" in maps[3].hovertemplate
+
+
+def test_group_map_layer_norm_rows_and_axis_names():
+    e = explore(Config())  # LayerNorm((4,)) on (2, 3, 4): each row of a slice is a group
+    fig = F.group_map(e)
+    maps = _heatmaps(fig)
+    assert len(maps) == 2
+    np.testing.assert_array_equal(np.asarray(maps[1].z), [[3, 3, 3, 3], [4, 4, 4, 4], [5, 5, 5, 5]])
+    assert fig.layout.xaxis.title.text == "dim (dim 2)"
+    assert fig.layout.yaxis.title.text == "seq (dim 1)"
+    assert "6 groups of 4" in fig.layout.title.text
+
+
+def test_group_map_with_more_groups_than_colour_bands_keeps_ids_in_the_hover():
+    e = explore(LARGE["(1024, 1024) GroupNorm, 1M groups"])
+    trace = _heatmaps(F.group_map(e))[0]
+    z = np.asarray(trace.z)
+    assert z.max() < len(F.GROUP_COLORS)  # colours cycle
+    np.testing.assert_array_equal(np.asarray(trace.customdata)[..., 1] % len(F.GROUP_COLORS), z)
+
+
+def test_stages_side_by_side_on_one_scale():
+    e = explore(Config(init="random"))
+    fig = F.stages_figure(e)
+    maps = _heatmaps(fig)
+    assert len(maps) == 2 * 5  # 2 slices x (input, mean, var, x_hat, y)
+    assert {t.coloraxis for t in maps} == {"coloraxis"}
+    lo, hi = fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax
+    assert lo == -hi and hi >= np.abs(e.f.y).max() and hi >= np.abs(e.x).max()
+    np.testing.assert_array_equal(np.asarray(maps[0].z), e.x[0])
+    np.testing.assert_array_equal(np.asarray(maps[1].z), e.f.mean[e.f.ids[0]])
+    np.testing.assert_array_equal(np.asarray(maps[3].z), e.f.x_hat[0])
+    np.testing.assert_array_equal(np.asarray(maps[9].z), e.f.y[1])
+    columns = [a.text for a in fig.layout.annotations][:5]
+    assert columns[0] == "input x" and columns[3] == "normalized x̂"
+
+
+def test_stages_rms_has_no_mean_column_and_slices_can_start_later():
+    e = explore(Config(kind="rms", shape=(6, 2, 3), normalized_shape=(3,)))
+    fig = F.stages_figure(e, first=4, max_slices=3)
+    assert len(_heatmaps(fig)) == 2 * 4  # slices 5 and 6, four stages
+    assert F.note_of(fig) == "slices 5–6 of 6"
+    np.testing.assert_array_equal(np.asarray(_heatmaps(fig)[0].z), e.x[4])
+    assert "mean square" in [a.text for a in fig.layout.annotations][1]
+
+
+@pytest.mark.parametrize("config", [
+    Config(kind="rms", shape=(7,), normalized_shape=(7,)),
+    Config(kind="batch", shape=(5, 3), training=False),
+    Config(kind="instance", shape=(2, 2, 2, 2, 2, 3), affine=False),
+], ids=["1-D", "2-D eval", "6-D"])
+def test_every_builder_draws_odd_shapes(config):
+    e = explore(config)
+    for fig in (F.group_map(e), F.group_cube(e, selected=e.n_groups - 1), F.stages_figure(e)):
+        assert isinstance(fig, go.Figure) and len(fig.data) > 0
+        fig.to_json()  # serializable as Streamlit sends it
