@@ -1,5 +1,93 @@
-"""compare page (being written)."""
+"""Compare: torch in a chosen dtype and on a chosen device against the float64 hand computation."""
 
 import streamlit as st
 
+import lnorm_core as lc
+import lnorm_ui as ui
+from lnorm_core import figures
+from lnorm_core.explore import breakdown_offset, compare_with_torch, variance_sweep
+
+OFFSETS = ["1e1", "1e2", "1e3", "1e4", "1e5", "1e6"]  # the largest offset of the variance sweep
+THRESHOLD = 0.1  # a variance more than 10% off is called broken (bfloat16 alone rounds at ~1%)
+
+
+def chart(fig):
+    """A figure across the page, and a note under it when it shows only a part."""
+    st.plotly_chart(fig, width="stretch")
+    if figures.note_of(fig):
+        st.info(f"Large tensor: this figure shows {figures.note_of(fig)}; the table's numbers are over every "
+                "element.", icon=":material/zoom_out:")
+
+
 st.title("Compare")
+st.write("torch in the dtype and on the device you pick, against the float64 hand computation of lnorm: "
+         "the output and every gradient, and how far each one is off.")
+config = ui.page_config()
+devices = lc.available_devices()
+ui.show_problems(ui.check_link({"dtype": tuple(lc.DTYPES), "device": tuple(devices), "max_offset": tuple(OFFSETS)},
+                               {}))
+
+c1, c2 = st.columns(2)
+dtype = c1.segmented_control("dtype", list(lc.DTYPES), default="float32", required=True, key="dtype",
+                             bind="query-params", help="the dtype torch computes in; lnorm always computes in float64")
+dtype = dtype or "float32"
+device = c2.segmented_control("device", devices, default="cpu", required=True, key="device", bind="query-params",
+                              help="cuda is offered where torch sees a GPU") or "cpu"
+
+st.header("torch against the hand computation")
+with ui.user_errors(stop=False):
+    result = compare_with_torch(config, dtype, device)
+    tol = lc.TOLERANCES[dtype]
+    bound = f"|torch − lnorm| ≤ {tol.atol:g} + {tol.rtol:g}·|lnorm| for every element"
+    if result.passed:
+        st.success(f"**pass**: torch in {dtype} on {device} agrees with lnorm's float64 computation, output and "
+                   f"gradients: {bound}.", icon=":material/check_circle:")
+    else:
+        st.warning(f"**fail**: torch in {dtype} on {device} is further from lnorm's float64 computation than "
+                   f"{bound}; the table shows which part. Often it is the weight and bias gradients: they are "
+                   "sums over every other dim, and in a low-precision dtype the rounding of a long sum grows with "
+                   "its length.", icon=":material/cancel:")
+    st.caption(f"Why this tolerance for {dtype}: {tol.why}.")
+    st.dataframe(
+        [{"part": name, "shape": str(tuple(c.abs_err.shape)), "max abs error": c.max_abs,
+          "max rel error": c.max_rel, "max ULPs": c.max_ulps, "result": "pass" if c.passed else "FAIL"}
+         for name, c in result.parts],
+        hide_index=True,
+        column_config={"max abs error": st.column_config.NumberColumn(format="%.2e"),
+                       "max rel error": st.column_config.NumberColumn(format="%.2e"),
+                       "max ULPs": st.column_config.NumberColumn(format="%.1f")},
+    )
+    st.caption("The gradients are those of sum(grad_out · y), with grad_out = torch.manual_seed(seed + 3); "
+               "torch.randn(*x.shape). ULPs: the error in units of the last place of the dtype at lnorm's value.")
+    st.write("Where the error sits, element by element (a log colour scale: each step is ten times the last):")
+    tabs = st.tabs([name for name, _ in result.parts], key="part", bind="query-params")
+    for tab, (name, c) in zip(tabs, result.parts):
+        if tab.open:  # only the open tab is drawn
+            with tab:
+                chart(figures.error_heatmap(c.abs_err, f"{name}: |torch in {dtype} − lnorm in float64|"))
+
+st.header("Three ways to compute a variance")
+st.write("The variance of randn(512) + offset, computed in the dtype above by three algorithms and compared with "
+         "a float64 reference, as the mean of the data is pushed away from zero.")
+max_offset = st.select_slider("Largest offset", OFFSETS, value="1e6", key="max_offset", bind="query-params",
+                              help="the sweep runs from offset 1 to this, on a log scale")
+with ui.user_errors(stop=False):
+    sweep = variance_sweep(float(max_offset), dtype)
+    where = breakdown_offset(sweep, "one_pass", THRESHOLD)
+    chart(figures.variance_sweep_figure(sweep, dtype, THRESHOLD, where, float(lc.ulp(1.0, dtype))))
+    if where is None:
+        st.write(f"In {dtype}, one-pass stays within {THRESHOLD:.0%} up to an offset of {max_offset}: "
+                 "pick a lower-precision dtype, or a larger offset, to watch it break down.")
+    else:
+        st.write(f"In {dtype}, one-pass is more than {THRESHOLD:.0%} off from an offset of about "
+                 f"**{figures.offset_text(where)}** on.")
+    st.write("Why: one-pass computes E[x²] − E[x]², two numbers near offset² whose difference, the variance "
+             "(about 1 here), is all that is left once they cancel. Each is rounded at about ε·offset², so the "
+             "variance comes out off by about ε·offset²/σ², which reaches 100% near offset ≈ σ/√ε (ε: the "
+             "machine epsilon). Two-pass subtracts the mean before squaring and Welford keeps a running mean, so "
+             "the offset cancels before anything is squared; what is left is the rounding of the mean itself, "
+             "about (ε·offset/σ)², far smaller.")
+    if dtype in ("float16", "bfloat16"):
+        st.caption("✕ marks NaN or inf: in float16 a sum of 512 values overflows past 65504, its largest number; "
+                   "in bfloat16 (8 bits) a large offset rounds all 512 values to one number, so the reference "
+                   "variance is 0 and the relative error 0/0.")

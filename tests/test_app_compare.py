@@ -1,0 +1,168 @@
+"""The Compare page through Streamlit's AppTest: default view, controls, deep links, bad input.
+
+AppTest runs the router (app.py) and switches to pages/compare.py before the
+first run, so a test's query parameters are a deep link to the page. Expected
+messages come from torch itself; expected numbers are not taken from the page's core.
+"""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from streamlit.testing.v1 import AppTest
+
+import lnorm_core as lc
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PARTS = ["output", "grad input", "grad weight", "grad bias"]
+
+
+def _app(**params):
+    """The Compare page opened with these query parameters."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.switch_page("pages/compare.py")
+    return at.run()
+
+
+def _errors(at):
+    return [e.value for e in at.error]
+
+
+def _rows(at):
+    """The comparison table as {part: row}."""
+    df = at.dataframe[0].value
+    return {row["part"]: row for row in df.to_dict("records")}
+
+
+def _figures(at):
+    """The plotly figures on the page, as dicts."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _array(value):
+    """A figure's data array from its JSON: a list, or plotly's binary encoding of a numpy array."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
+
+
+def _variance_figure(at):
+    figs = [f for f in _figures(at) if "Variance" in f["layout"]["title"]["text"]]
+    assert len(figs) == 1
+    return figs[0]
+
+
+def _torch_error(fn):
+    """The message torch raises for fn()."""
+    with pytest.raises((RuntimeError, ValueError)) as info:
+        fn()
+    return str(info.value)
+
+
+def test_default_view():
+    at = _app()
+    assert not at.exception and not _errors(at)
+    assert at.title[0].value == "Compare"
+    assert at.segmented_control(key="dtype").value == "float32"
+    assert at.segmented_control(key="device").value == "cpu"
+    assert "pass" in at.success[0].value and "float32" in at.success[0].value
+    rows = _rows(at)
+    assert list(rows) == PARTS
+    assert all(r["result"] == "pass" for r in rows.values())
+    assert rows["output"]["shape"] == "(2, 3, 4)" and rows["grad weight"]["shape"] == "(4,)"
+    assert 0 < rows["output"]["max abs error"] < 1e-5  # float32 against float64: a few ULPs of float32
+    assert lc.TOLERANCES["float32"].why in "\n".join(c.value for c in at.caption)
+    figs = _figures(at)
+    assert len(figs) == 2  # the open tab's error heatmap, and the variance sweep
+    assert figs[0]["data"][0]["type"] == "heatmap"
+    assert "one-pass is more than 10% off" in "\n".join(m.value for m in at.markdown)
+
+
+def test_float64_passes_with_errors_near_its_rounding():
+    at = _app(dtype="float64")
+    assert not at.exception and not _errors(at)
+    assert at.success and "pass" in at.success[0].value and "float64" in at.success[0].value
+    rows = _rows(at)
+    assert all(r["result"] == "pass" for r in rows.values())
+    assert rows["output"]["max abs error"] < 1e-12
+
+
+def test_changing_the_dtype_to_bfloat16_changes_the_numbers():
+    at = _app()
+    before = _rows(at)["output"]["max abs error"]
+    at.segmented_control(key="dtype").set_value("bfloat16").run()
+    assert not at.exception and not _errors(at)
+    after = _rows(at)["output"]["max abs error"]
+    # bfloat16 keeps 8 bits: its output is off by more than float32's 2**-23 relative rounding allows
+    assert after > 1e-4 > before
+    assert lc.TOLERANCES["bfloat16"].why in "\n".join(c.value for c in at.caption)
+    assert "bfloat16" in _variance_figure(at)["layout"]["title"]["text"]
+
+
+def test_changing_the_largest_offset_redraws_the_sweep():
+    at = _app()
+    at.select_slider(key="max_offset").set_value("1e3").run()
+    assert not at.exception
+    fig = _variance_figure(at)
+    two_pass = [t for t in fig["data"] if t.get("legendgroup") == "two_pass"][0]
+    assert _array(two_pass["x"]).max() == pytest.approx(1e3)
+
+
+def test_a_deep_link_opens_float16_rmsnorm():
+    at = _app(dtype="float16", kind="RMSNorm")
+    assert not at.exception and not _errors(at)
+    assert at.segmented_control(key="dtype").value == "float16"
+    assert at.selectbox(key="kind").value == "RMSNorm"
+    assert list(_rows(at)) == ["output", "grad input", "grad weight"]  # RMSNorm has no bias
+    assert "float16" in (at.success[0].value if at.success else at.warning[0].value)
+
+
+def test_a_deep_link_to_the_weight_gradient_tab():
+    at = _app(part="grad weight")
+    assert not at.exception
+    titles = [f["layout"]["title"]["text"] for f in _figures(at)]
+    assert any(t.startswith("grad weight:") for t in titles)
+
+
+def test_a_link_with_an_unknown_dtype_says_so_and_uses_the_default():
+    at = _app(dtype="float8")
+    assert not at.exception
+    assert any("dtype='float8'" in w.value for w in at.warning)
+    assert at.segmented_control(key="dtype").value == "float32"
+
+
+def test_a_large_tensor_shows_a_part_and_says_so():
+    at = _app(shape="1024, 1024")
+    assert not at.exception and not _errors(at)
+    heat = _figures(at)[0]
+    assert "one row and column in every" in heat["layout"]["title"]["text"]
+    assert any("Large tensor" in i.value for i in at.info)
+
+
+def test_a_ragged_paste_shows_which_row():
+    at = _app(source="paste", paste="[[1,2],[3]]")
+    assert not at.exception
+    errors = _errors(at)
+    assert len(errors) == 1 and "row 2" in errors[0]
+    assert _variance_figure(at)  # the variance sweep does not depend on the input: it is still drawn
+
+
+def test_a_normalized_shape_torch_refuses_shows_torch_s_message():
+    expected = _torch_error(lambda: F.layer_norm(torch.zeros(4, 2, 3), (2,)))
+    at = _app(shape="4,2,3", ns="(2,)")
+    assert not at.exception
+    assert any(expected in e for e in _errors(at))
+
+
+def test_num_groups_that_does_not_divide_the_channels():
+    expected = _torch_error(lambda: torch.nn.GroupNorm(3, 4))
+    assert expected == "num_channels (4) must be divisible by num_groups (3)"
+    at = _app(kind="GroupNorm", shape="2,4,3", groups="3")
+    assert not at.exception
+    assert any(expected in e for e in _errors(at))

@@ -1,0 +1,143 @@
+"""The figure builders of the Compare and Pitfalls pages: the traces they draw, and their size limits.
+
+The data handed to the builders are made here (by hand or with numpy/torch), not
+by the code under test, except where a test checks a builder against a core result
+it is meant to draw as given.
+"""
+
+import numpy as np
+import pytest
+
+from lnorm_core import figures
+from lnorm_core.explore import Pitfall
+
+ALGORITHMS = ("two_pass", "one_pass", "welford")
+
+
+def _cells(fig):
+    """Heatmap cells a figure sends: the size of every trace's z."""
+    return sum(np.size(t.z) for t in fig.data if t.type == "heatmap")
+
+
+def _pitfall(mistakes, y, y_torch):
+    y = np.asarray(y, dtype=np.float64)
+    diff = y - np.asarray(y_torch, dtype=np.float64)
+    return Pitfall(tuple(mistakes), y, diff, float(np.abs(diff).max()), ("wrong",), ("fix",), "what goes wrong")
+
+
+# ---- compare ----------------------------------------------------------------------------------
+
+
+def test_error_heatmap_draws_one_heatmap_per_slice_and_colours_on_a_log_scale():
+    err = np.array([[[0.0, 1e-7], [1e-6, 2e-8]], [[1e-5, 0.0], [3e-7, 1e-9]]])  # (2, 2, 2): two slices
+    fig = figures.error_heatmap(err)
+    assert [t.type for t in fig.data] == ["heatmap", "heatmap"]
+    assert figures.note_of(fig) == ""
+    z0 = np.asarray(fig.data[0].z, dtype=float)
+    np.testing.assert_allclose(z0[0, 1], -7.0)  # log10 of 1e-7
+    np.testing.assert_allclose(z0[1, 0], -6.0)
+    floor = fig.layout.coloraxis.cmin
+    assert z0[0, 0] == floor < -9  # an exact 0 is drawn at the floor, below the smallest error
+    np.testing.assert_array_equal(np.asarray(fig.data[0].customdata, dtype=float), err[0])  # hover: the raw error
+
+
+def test_error_heatmap_leaves_an_infinite_error_blank():
+    fig = figures.error_heatmap(np.array([1e-3, np.inf, 0.0]))
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.isnan(z[0, 1]) and np.isfinite(z[0, 0]) and np.isfinite(z[0, 2])
+
+
+def test_error_heatmap_respects_max_cells_for_the_largest_input():
+    err = np.random.default_rng(0).random((1024, 1024))
+    fig = figures.error_heatmap(err)
+    assert 0 < _cells(fig) <= figures.MAX_CELLS
+    assert "every" in figures.note_of(fig) and "every" in fig.layout.title.text  # it says a part is shown
+
+
+def test_variance_plot_has_one_trace_per_algorithm_with_the_sweep_values_as_given():
+    offsets = np.array([0.0, 1.0, 10.0, 100.0, 1000.0])
+    sweep = {"offsets": offsets,
+             "two_pass": np.array([1e-8, 2e-8, 0.0, 3e-8, 4e-8]),  # an exact zero
+             "one_pass": np.array([1e-8, 1e-7, 1e-5, 1e-3, np.nan]),  # a NaN (0/0)
+             "welford": np.array([3e-8, 3e-8, 3e-8, np.inf, 3e-8])}  # an overflow
+    fig = figures.variance_sweep_figure(sweep, "float32", threshold=1e-2, breakdown=1000.0, eps=2.0**-23)
+    for alg in ALGORITHMS:
+        traces = [t for t in fig.data if t.legendgroup == alg]
+        assert len(traces) == 1, alg
+        np.testing.assert_array_equal(np.asarray(traces[0].y, dtype=float), sweep[alg])
+        np.testing.assert_array_equal(np.asarray(traces[0].x, dtype=float), offsets)
+    names = [t.name for t in fig.data]
+    zeros = fig.data[names.index("exactly 0 (drawn at the bottom)")]
+    assert list(zeros.x) == [10.0] and zeros.y[0] < 1e-8  # below every non-zero error
+    bad = fig.data[names.index("NaN or inf (drawn at the top)")]
+    assert sorted(bad.x) == [100.0, 1000.0] and bad.y[0] > 1e-3
+    assert "1% off" in names and "machine epsilon of float32" in names
+    assert any("breaks down" in n for n in names)
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+
+
+def test_variance_plot_without_zeros_or_nan_has_no_marker_traces():
+    offsets = np.array([0.0, 1.0, 10.0])
+    sweep = {"offsets": offsets, **{a: np.array([1e-8, 2e-8, 3e-8]) for a in ALGORITHMS}}
+    fig = figures.variance_sweep_figure(sweep, "float64")
+    assert [t.legendgroup for t in fig.data] == list(ALGORITHMS)
+
+
+# ---- pitfalls ---------------------------------------------------------------------------------
+
+
+def test_pitfall_differences_has_one_row_per_pitfall_and_prints_small_ones():
+    y_torch = np.array([-1.5194, 0.8530, -0.2758, 0.9422])
+    rows = [_pitfall(("unbiased",), [-1.3158, 0.7387, -0.2389, 0.8159], y_torch),
+            _pitfall(("unbiased", "std_under_sqrt"), [-1.7049, 0.9572, -0.3095, 1.0572], y_torch)]
+    fig = figures.pitfall_differences(y_torch, rows)
+    assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
+    assert list(fig.data[0].y) == ["unbiased", "unbiased + std_under_sqrt"]
+    np.testing.assert_allclose(np.asarray(fig.data[0].z, dtype=float)[1], [-0.1855, 0.1042, -0.0337, 0.1150],
+                               atol=1e-12)
+    assert fig.data[0].texttemplate  # 4 elements: the numbers are written in the cells
+    assert figures.note_of(fig) == ""
+
+
+def test_pitfall_differences_shows_a_part_of_a_large_tensor_and_says_so():
+    y_torch = np.zeros((1024, 1024))
+    rows = [_pitfall(("no_eps",), np.ones((1024, 1024)), y_torch)]
+    fig = figures.pitfall_differences(y_torch, rows)
+    assert 0 < _cells(fig) <= figures.MAX_CELLS
+    assert "of 1,048,576 elements" in figures.note_of(fig)
+
+
+def test_pitfall_bars_put_torch_beside_the_mistake():
+    y_torch = np.arange(100.0).reshape(10, 10)
+    fig = figures.pitfall_bars(y_torch, y_torch + 1, "no_eps", max_elements=32)
+    assert [t.type for t in fig.data] == ["bar", "bar"]
+    assert [t.name for t in fig.data] == ["torch (right)", "no_eps"]
+    np.testing.assert_array_equal(np.asarray(fig.data[1].y, dtype=float), np.arange(32.0) + 1)
+    assert list(fig.data[0].x[:2]) == ["[0, 0]", "[0, 1]"]
+    assert "the first 32 of 100 elements" in figures.note_of(fig)
+
+
+def test_running_stats_figure_draws_a_line_per_channel_for_mean_and_variance():
+    steps = np.arange(6.0)[:, None]
+    rm = steps * np.array([0.1, 0.2, 0.3])  # (steps + 1, C)
+    rv = 1.0 + steps * np.array([0.0, 0.1, -0.1])
+    fig = figures.running_stats_figure(rm, rv)
+    assert len(fig.data) == 6 and all(t.type == "scatter" for t in fig.data)
+    np.testing.assert_array_equal(np.asarray(fig.data[2].y, dtype=float), rm[:, 1])  # channel 1, running_mean
+    np.testing.assert_array_equal(np.asarray(fig.data[3].y, dtype=float), rv[:, 1])
+    assert figures.note_of(fig) == ""
+
+
+def test_running_stats_figure_keeps_a_few_channels_of_many():
+    fig = figures.running_stats_figure(np.zeros((3, 512)), np.ones((3, 512)), max_channels=12)
+    assert len(fig.data) == 24
+    assert "the first 12 of 512 channels" in figures.note_of(fig)
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3, 4), (1024, 1024)])
+def test_train_eval_figure_is_a_diverging_heatmap_within_max_cells(shape):
+    diff = np.random.default_rng(1).standard_normal(shape)
+    fig = figures.train_eval_figure(diff)
+    assert fig.data and all(t.type == "heatmap" for t in fig.data)
+    assert 0 < _cells(fig) <= figures.MAX_CELLS
+    assert fig.layout.coloraxis.cmin == -fig.layout.coloraxis.cmax
