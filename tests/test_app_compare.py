@@ -1,6 +1,6 @@
 """The Compare page through Streamlit's AppTest: default view, controls, deep links, bad input.
 
-AppTest runs the router (app.py) and switches to pages/compare.py before the
+AppTest runs the router (app.py) and switches to views/compare.py before the
 first run, so a test's query parameters are a deep link to the page. Expected
 messages come from torch itself; expected numbers are not taken from the page's core.
 """
@@ -26,7 +26,7 @@ def _app(**params):
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page("pages/compare.py")
+    at.switch_page("views/compare.py")
     return at.run()
 
 

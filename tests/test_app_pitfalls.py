@@ -29,7 +29,7 @@ def _app(**params):
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
-    at.switch_page("pages/pitfalls.py")
+    at.switch_page("views/pitfalls.py")
     return at.run()
 
 
