@@ -1,0 +1,292 @@
+"""The app in a real browser: the Streamlit server driven by headless Chromium (playwright).
+
+A module-scoped fixture starts `streamlit run app.py` on a free port; every test opens
+pages in Debian's chromium (/usr/bin/chromium, never a playwright browser download).
+Where chromium or playwright is missing the tests skip, except in CI (CI=true), where
+that is a failure. Set LNORM_SCREENSHOTS=DIR to save a screenshot of each page there
+(that is how the README's docs/*.png are refreshed).
+
+    python -m pytest -m browser          # only these (about a minute or two)
+    python -m pytest -m "not browser"    # all but these
+    LNORM_SCREENSHOTS=docs python -m pytest tests/test_browser.py
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - the CI installs it (requirements-dev.txt)
+    expect = sync_playwright = None
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("LNORM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+TIMEOUT_MS = 30_000  # CI is a 2-core box: the first run of a page imports torch and computes
+SERVER_START_S = 60
+
+# url path -> (title, draws a figure at its defaults)
+PAGES = {
+    "explorer": ("Explorer", True),
+    "compare": ("Compare", True),
+    "pitfalls": ("Pitfalls", True),
+    "timing": ("Timing", False),  # a plot, or a message where no timing has been run
+}
+NAV_TITLES = [title for title, _ in PAGES.values()]
+
+APP = '[data-testid="stApp"]'
+SIDEBAR = '[data-testid="stSidebar"]'
+MAIN = '[data-testid="stMain"]'
+PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+EXCEPTION = '[data-testid="stException"]'
+ERROR = '[data-testid="stAlertContentError"]'
+
+
+def _require(ok, reason):
+    """Skip without the browser tools, but fail in CI: there the tests must run."""
+    if ok:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the browser tests must run, not skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running app: its base URL, and what it has written to its log so far."""
+
+    def __init__(self, url, log):
+        self.url = url
+        self._log = log
+
+    def log(self, tail=6000):
+        self._log.seek(0)
+        return self._log.read()[-tail:]
+
+
+@contextlib.contextmanager
+def streamlit_server():
+    """`streamlit run app.py` from the repo root on a free port, up within 60 s; killed after."""
+    port = _free_port()
+    log = tempfile.TemporaryFile(mode="w+")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    server = Server(f"http://localhost:{port}", log)
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{server.log()}", pytrace=False)
+            try:
+                with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not answer {server.url}/_stcore/health within "
+                            f"{SERVER_START_S} s:\n{server.log()}", pytrace=False)
+            time.sleep(0.25)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Debian's chromium, headless, with a fresh profile directory."""
+    _require(sync_playwright is not None, "the playwright package is not installed")
+    _require(shutil.which(CHROMIUM) is not None or Path(CHROMIUM).is_file(), f"no browser at {CHROMIUM}")
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tmp_path_factory.mktemp("chromium-profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(TIMEOUT_MS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser):
+    """The app's server for this module, warmed by one visit of / (imports, first computations).
+
+    The visit of / also means the tests here do not depend on which page happens to be
+    opened first; test_first_visit_by_deep_link checks that case on a server of its own.
+    """
+    with streamlit_server() as srv:
+        page = browser.new_page()
+        page.goto(srv.url + "/")
+        settle(page)
+        page.close()
+        yield srv
+
+
+@pytest.fixture
+def page(browser):
+    """A new tab (a new session of the app); the JavaScript errors it meets are in page.js_errors."""
+    p = browser.new_page()
+    p.js_errors = []
+    p.on("pageerror", lambda e: p.js_errors.append(str(e)))
+    yield p
+    p.close()
+
+
+def settle(page):
+    """Wait until the app is connected and its script has finished running."""
+    expect(page.locator(APP)).to_have_attribute("data-test-connection-state", "CONNECTED")
+    expect(page.locator(APP)).to_have_attribute("data-test-script-state", "notRunning")
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+
+
+def open_page(page, server, path, title):
+    """Open server.url + path and wait for its script to finish: its title shown, no exception.
+
+    The path must be a page of the app: Streamlit answers any other with a "Page not found"
+    dialog (and runs the default page under it).
+    """
+    page.goto(server.url + path)
+    expect(page.locator(f"{MAIN} h1").or_(page.locator(EXCEPTION)).first).to_be_visible()
+    settle(page)
+    assert_clean(page, server)
+    expect(page.locator(f"{MAIN} h1").first).to_have_text(title)
+    not_found = page.locator('[role="dialog"]', has_text="Page not found")
+    assert not_found.count() == 0, f"{path}: Streamlit says: {not_found.first.inner_text()!r}"
+
+
+def assert_clean(page, server):
+    """No exception on the page, no traceback, no JavaScript error; else the server's log says why."""
+    shown = page.locator(EXCEPTION).all_inner_texts()
+    body = page.locator("body").inner_text()
+    errors = getattr(page, "js_errors", [])
+    assert not shown and "Traceback" not in body and not errors, (
+        f"{page.url}: exception shown: {shown}; JavaScript errors: {errors}\n"
+        f"--- the server's log ---\n{server.log()}")
+
+
+def sidebar_value(page, label):
+    """The value a sidebar input (text box, number box, select box) shows."""
+    return page.locator(f'{SIDEBAR} input[aria-label="{label}"]').input_value()
+
+
+def screenshot(page, name):
+    folder = os.environ.get("LNORM_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))  # the app scrolls inside: the viewport is the page
+
+
+def nav_titles(page):
+    """The page titles the sidebar's navigation lists (the icons' ligature names stripped)."""
+    links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')
+    expect(links.first).to_be_visible()
+    return [t.split()[-1] if t.split() else "" for t in links.all_inner_texts()]
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_page_loads_without_errors(server, page, path):
+    """Every page opens at its defaults: its title, its figures, no traceback and no error message."""
+    title, has_figures = PAGES[path]
+    open_page(page, server, f"/{path}", title)
+    if has_figures:
+        expect(page.locator(PLOT).first).to_be_visible()
+    errors = page.locator(ERROR).all_inner_texts()  # e.g. "Something went wrong while computing this view"
+    assert not errors, f"/{path} at its defaults shows {errors}\n--- the server's log ---\n{server.log()}"
+    assert nav_titles(page) == NAV_TITLES
+    assert_clean(page, server)
+    screenshot(page, path)
+
+
+def test_deep_link_reopens_a_group_norm(server, page):
+    """A link with kind, shape and groups opens that view, the sidebar showing the same values."""
+    open_page(page, server, "/explorer?kind=GroupNorm&shape=2%2C4%2C3&groups=2", "Explorer")
+    expect(page.locator(MAIN)).to_contain_text(re.compile(r"GroupNorm\(2\b.* on \(2, 4, 3\)"))
+    assert sidebar_value(page, "Layer") == "GroupNorm"
+    assert sidebar_value(page, "num_groups") == "2"
+    assert re.sub(r"\s", "", sidebar_value(page, "Shape")) == "2,4,3"
+    assert_clean(page, server)
+
+
+def test_deep_link_with_a_bad_paste_shows_where(server, page):
+    """A pasted tensor with ragged rows: a message that names the row, not a traceback."""
+    open_page(page, server, "/explorer?source=paste&paste=%5B%5B1%2C2%5D%2C%5B3%5D%5D", "Explorer")
+    expect(page.locator(ERROR).first).to_contain_text("row 2")
+    expect(page.locator(f'{SIDEBAR} textarea[aria-label="Paste a tensor"]')).to_have_value("[[1,2],[3]]")
+    assert_clean(page, server)
+
+
+def test_typing_a_shape_changes_the_view_and_the_link(server, page):
+    """A shape typed in the sidebar redraws the view and goes into the URL, which reopens it."""
+    open_page(page, server, "/explorer", "Explorer")
+    main = page.locator(MAIN)
+    expect(main).to_contain_text(re.compile(r"LayerNorm.* on \(2, 3, 4\)"))
+    box = page.locator(f'{SIDEBAR} input[aria-label="Shape"]')
+    box.fill("4, 2, 3")
+    box.press("Enter")
+    expect(main).to_contain_text(re.compile(r"LayerNorm.* on \(4, 2, 3\)"))
+    settle(page)
+    expect(page).to_have_url(re.compile(r"[?&]shape=4(%2C|,)(\+|%20| )?2"))
+    expect(page.locator(PLOT).first).to_be_visible()
+    assert_clean(page, server)
+
+    link = page.url.removeprefix(server.url)
+    again = page.context.new_page()
+    try:
+        open_page(again, server, link, "Explorer")
+        expect(again.locator(MAIN)).to_contain_text(re.compile(r"LayerNorm.* on \(4, 2, 3\)"))
+    finally:
+        again.close()
+
+
+def test_first_visit_by_deep_link(browser):
+    """On a fresh server the first visitor may come by a link to a page rather than to /.
+
+    The page must still be the app's (app.py's navigation and page config), not Streamlit's
+    legacy mode for a folder named pages/ (the reason the pages live in views/), which lists the file names, "app" among them.
+    """
+    with streamlit_server() as server:
+        page = browser.new_page()
+        try:
+            open_page(page, server, "/explorer?kind=GroupNorm&shape=2%2C4%2C3&groups=2", "Explorer")
+            expect(page.locator(MAIN)).to_contain_text("GroupNorm(2")
+            titles = nav_titles(page)
+            assert titles == NAV_TITLES, (
+                f"the sidebar lists {titles}: Streamlit ran a pages/ folder as a legacy multipage app "
+                f"instead of app.py's st.navigation")
+        finally:
+            page.close()
+
+
+def test_the_root_link_keeps_its_settings(server, page):
+    """A link to / (the address people share first) opens the Explorer with the link's settings."""
+    open_page(page, server, "/?kind=GroupNorm&shape=2%2C4%2C3&groups=2", "Explorer")
+    expect(page.locator(MAIN)).to_contain_text("GroupNorm(2")
+    assert "/explorer" in page.url and "groups=2" in page.url
