@@ -1,0 +1,110 @@
+"""Drive a real lnorm server through hundreds of reruns and print its memory over time.
+
+    python bench/memory_soak.py --reruns 300
+
+Starts `streamlit run app.py` on a free local port, then, in headless Debian
+chromium (Playwright), opens the Explorer, Compare and Pitfalls pages again and
+again with a different seed and shape each time (every open is a new session and
+a rerun), and prints the server's resident memory (RSS) every few reruns. A server
+whose caches are bounded levels off; one that keeps every session's tensors grows
+without end. Traffic goes to 127.0.0.1 only, and the loop is bounded.
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHAPES = ["2,3,4", "4,2,3", "8,128,512", "2,4,3,3", "64,64", "16,32,32", "1024,1024", "2,5,8"]
+PAGES = ["explorer", "compare", "pitfalls"]
+
+
+def rss_mib(pid):
+    """Resident memory of a process and its children, in MiB (from /proc)."""
+    total = 0
+    pids = [pid]
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        pids += [int(p) for p in out]
+    except FileNotFoundError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total / 1024
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port, proc, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"the server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit("the server did not become healthy in time")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reruns", type=int, default=300, help="how many page opens (bounded to 2000)")
+    parser.add_argument("--every", type=int, default=25, help="print the RSS every this many reruns")
+    args = parser.parse_args(argv)
+    reruns = max(1, min(args.reruns, 2000))
+
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        wait_healthy(port, server)
+        print(f"server pid {server.pid}, port {port}; RSS at start {rss_mib(server.pid):.0f} MiB")
+        print(f"{'reruns':>7} {'seconds':>8} {'RSS MiB':>8}")
+        start = time.time()
+        with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+            ctx = pw.chromium.launch_persistent_context(profile, executable_path="/usr/bin/chromium",
+                                                        headless=True, args=CHROMIUM_ARGS)
+            page = ctx.new_page()
+            for k in range(1, reruns + 1):
+                shape = SHAPES[k % len(SHAPES)]
+                name = PAGES[k % len(PAGES)]
+                url = f"http://127.0.0.1:{port}/{name}?seed={k}&shape={shape.replace(',', '%2C')}"
+                page.goto(url, wait_until="domcontentloaded")
+                page.wait_for_selector("h1", timeout=60_000)
+                page.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+                if k % args.every == 0 or k == reruns:
+                    print(f"{k:>7} {time.time() - start:>8.1f} {rss_mib(server.pid):>8.0f}", flush=True)
+            ctx.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
