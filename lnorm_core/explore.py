@@ -22,6 +22,10 @@ from .spec import NormSpec, reduction_layout
 from .tensors import check_shape, parse_tensor, seeded_tensor
 from .variance import ALGORITHMS, error_sweep
 
+# Each page's results cache, in MiB: about 250 MiB in all beside torch's own ~300 MiB, so that one
+# server fits the hosted demo's 1 GiB. A result at the largest size (2**20 elements) is ~40 MiB.
+CACHE_MIB = {"explore": 96, "compare": 64, "pitfalls": 48, "diagnosis": 16, "steps": 16, "sweep": 8}
+
 SOURCES = ("random", "paste")
 DISTS = ("normal", "uniform")
 INITS = ("default", "random")  # affine parameters: torch's ones/zeros, or seeded random
@@ -137,7 +141,7 @@ class Exploration:
     check_note: str = ""
 
 
-_explore_cache = BoundedCache(max_entries=16, max_bytes=256 << 20)
+_explore_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["explore"] << 20)
 
 
 def explore(config):
@@ -216,7 +220,7 @@ class Comparisons:
 
 
 GRAD_NAMES = ("input", "weight", "bias")
-_compare_cache = BoundedCache(max_entries=16, max_bytes=256 << 20)
+_compare_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["compare"] << 20)
 
 
 def compare_with_torch(config, dtype="float32", device="cpu"):
@@ -238,7 +242,7 @@ def _compare(config, dtype, device):
     return Comparisons(dtype, device, y_torch, e.f.y, compare(y_torch, e.f.y, dtype), grads)
 
 
-_sweep_cache = BoundedCache(max_entries=16, max_bytes=16 << 20)
+_sweep_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["sweep"] << 20)
 
 
 def variance_sweep(max_offset=1e6, dtype="float32", n=512, seed=0, points=25):
@@ -300,7 +304,7 @@ class Pitfalls:
     rows: list
 
 
-_pitfall_cache = BoundedCache(max_entries=16, max_bytes=128 << 20)
+_pitfall_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["pitfalls"] << 20)
 
 
 def pitfalls(config):
@@ -388,7 +392,7 @@ class Diagnosis:
     outputs: list
 
 
-_diagnosis_cache = BoundedCache(max_entries=16, max_bytes=64 << 20)
+_diagnosis_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
 
 
 def diagnose(config, wrong_text):
@@ -430,7 +434,7 @@ class Steps:
     max_abs_diff: float = None
 
 
-_steps_cache = BoundedCache(max_entries=16, max_bytes=64 << 20)
+_steps_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["steps"] << 20)
 
 
 def batch_steps(config, steps):
