@@ -1,0 +1,75 @@
+"""Bad input through every page (AppTest and query params): a clear message, never an exception.
+
+The inputs are what strangers send a public demo: ragged and huge pastes, code,
+unicode junk, zero-size and negative dims, shapes over the limit, parameters
+torch refuses, and links with values no control can take.
+"""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import lnorm_core as lc
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["views/explorer.py", "views/compare.py", "views/pitfalls.py"]
+
+# (query params, words the message must contain)
+BAD_LINKS = [
+    ({"source": "paste", "paste": "[[1, 2], [3]]"}, "row 2"),
+    ({"source": "paste", "paste": "__import__('os').system('echo hacked')"}, "unexpected text"),
+    ({"source": "paste", "paste": "[1, 2]; import os"}, "unexpected text"),
+    ({"source": "paste", "paste": "[[１, ２], [💥, ☃]]"}, "unexpected text"),
+    ({"source": "paste", "paste": "[]"}, "empty"),
+    ({"source": "paste", "paste": "[" * 50 + "1" + "]" * 50}, "nested more than"),
+    ({"shape": "0, 3"}, "at least 1"),
+    ({"shape": "2, -3"}, "at least 1"),
+    ({"shape": "2048, 2048"}, "the limit is 1,048,576"),
+    ({"shape": "1, 1, 1, 1, 1, 1, 1"}, "the limit is 6"),
+    ({"shape": "2; rm -rf /"}, "not a whole number"),
+    ({"shape": "4, 2, 3", "ns": "(2,)"}, "Given normalized_shape=[2], expected input with shape [*, 2]"),
+    ({"kind": "GroupNorm", "shape": "2, 4, 3", "groups": "3"}, "num_channels (4) must be divisible by num_groups (3)"),
+    ({"kind": "BatchNorm", "shape": "1, 3"}, "Expected more than 1 value per channel when training"),
+    ({"kind": "InstanceNorm", "shape": "2, 3, 1"}, "Expected more than 1 spatial element when training"),
+    ({"eps": "-1"}, "eps must be a finite number >= 0"),
+    ({"eps": "abc"}, "not a number"),
+    ({"kind": "Softmax"}, "not one of"),
+    ({"seed": "abc"}, "not a number"),
+    ({"momentum": "7", "kind": "BatchNorm"}, "not a number from 0 to 1"),
+]
+
+
+def _run(page, params):
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.switch_page(page).run()
+
+
+def _messages(at):
+    return " ".join(e.value for e in at.error) + " " + " ".join(w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("params,words", BAD_LINKS, ids=[str(p) for p, _ in BAD_LINKS])
+def test_bad_link_gives_a_message_not_an_exception(page, params, words):
+    at = _run(page, params)
+    assert not at.exception, at.exception
+    assert words in _messages(at), _messages(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_huge_paste_is_refused_with_the_limit(page):
+    at = _run(page, {"source": "paste"})
+    at.session_state["paste"] = "1, " * (lc.MAX_PASTE_CHARS // 3 + 10)
+    at.run()
+    assert not at.exception
+    assert f"the limit is {lc.MAX_PASTE_CHARS:,}" in _messages(at)
+
+
+def test_nan_and_inf_in_a_paste_are_shown_not_refused():
+    """A NaN poisons its own group: the page draws it, with the other groups still finite."""
+    at = _run("views/pitfalls.py", {"source": "paste", "paste": "[[1.0, nan, 2.0], [1.0, 2.0, 4.0]]"})
+    assert not at.exception and not at.error
+    assert "nan" in " ".join(c.value for c in at.code).lower()
