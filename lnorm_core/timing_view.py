@@ -1,0 +1,418 @@
+"""What the Timing page shows, from timing reports: plot-ready series, the ceiling, GPU/CPU speedup.
+
+    from lnorm_core import timing_view as tv
+    sources = tv.shipped_sources() + [tv.upload_source(data, "gpu.json")]
+    lines = tv.series(sources, kind="layer", dtype="float32", metric="median_s")
+    ups = tv.speedups(sources, kind="layer", dtype="float32")   # each with its crossover size
+
+A report is what lnorm_core.timing.run_timing returns (or what its --json wrote),
+always validated by timing.load_report. A `Source` is one report with a short name
+("your run", "uploaded", "recorded") and a label saying its device, torch version,
+threads and date. Nothing here measures anything or knows about Streamlit: the
+numbers in a series are the report's own, grouped and sorted by size.
+"""
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import timing
+from .errors import InputError
+from .spec import CLASS_NAMES
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "timing"  # recordings shipped with the app
+
+# A run from the page, on a shared server with about 1 GB: at most 2**22 elements (16 MiB of float32;
+# the manual and numpy implementations make a few copies of it), 20 s, short measurements.
+PAGE_MAX_ELEMENTS = 2**22
+PAGE_SIZES = tuple(2**p for p in range(8, 23, 2))  # the sizes offered: 2**8, 2**10, ..., 2**22
+PAGE_DEFAULT_SIZES = (2**12, 2**20)
+PAGE_TIME_BUDGET_S = 20.0
+PAGE_MIN_RUN_TIME = timing.QUICK_MIN_RUN_TIME
+# torch.compile is left out of the page: its compile takes 5-30 s and hundreds of MB per shape.
+PAGE_IMPLS = ("native", "manual", "manual_var_mean", "numpy")
+PAGE_DEFAULT_IMPLS = ("native", "manual")
+
+SOURCE_RUN = "your run"
+SOURCE_UPLOAD = "uploaded"
+SOURCE_SHIPPED = "recorded"
+METRICS = ("median_s", "gbps", "ceiling_fraction")
+ACCELERATORS = ("cuda", "mps")
+GPU_COMMAND = "python -m lnorm_core.timing --json gpu.json"  # what to run on a CUDA machine, then upload
+
+
+@dataclass(frozen=True)
+class Source:
+    """One report to plot: name ("your run", "uploaded", "recorded"), label (device, torch, date), report."""
+
+    name: str
+    label: str
+    report: dict
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a figure: the report's `metric` for one (source, device, kind, impl, dtype), by size.
+
+    sizes: elements per tensor, ascending; values: the rows' own numbers (None where a
+    row lacks them); shapes: the shape timed at each size; fractions: ceiling_fraction.
+    """
+
+    source: str
+    device: str
+    kind: str
+    impl: str
+    dtype: str
+    metric: str
+    sizes: tuple
+    values: tuple
+    shapes: tuple
+    fractions: tuple
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """A device's copy ceiling in one source: gbps (the copy at the largest size), datasheet_gbps or None."""
+
+    source: str
+    device: str
+    name: str
+    gbps: float
+    datasheet_gbps: float | None
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """GPU against CPU for one implementation: cpu_s / gpu_s at the sizes both measured.
+
+    crossover: the smallest size from which the GPU is faster at every larger size too
+    (None where the GPU is not faster at the largest size). The CPU times come from the
+    GPU's own report where it has them (cpu_source == gpu_source), else from another source.
+    """
+
+    gpu_source: str
+    cpu_source: str
+    device: str
+    kind: str
+    impl: str
+    dtype: str
+    sizes: tuple
+    cpu_s: tuple
+    gpu_s: tuple
+    ratio: tuple
+    crossover: int | None
+
+
+# ---- sources -------------------------------------------------------------------------------
+
+
+def source_label(report):
+    """Who measured a report: 'NVIDIA H100 (cuda) and Xeon (cpu) · torch 2.13.0 · 2 CPU threads · 2026-11-21'."""
+    infos = report.get("devices") or [report["device"]]
+    names = " and ".join(f"{i.get('name', '?')} ({i.get('type', '?')})" for i in infos if isinstance(i, dict))
+    device = report["device"]
+    parts = [names or f"{device['name']} ({device['type']})", f"torch {device.get('torch_version', '?')}"]
+    if device.get("num_threads") is not None:
+        parts.append(f"{device['num_threads']} CPU threads")
+    if device.get("date"):
+        parts.append(str(device["date"])[:10])
+    return " · ".join(parts)
+
+
+def run_source(report):
+    """The page's own run as a Source."""
+    return Source(SOURCE_RUN, source_label(report), report)
+
+
+def upload_source(data, file_name="the upload"):
+    """An uploaded report (bytes) as a Source, or InputError naming the file and what is wrong."""
+    try:
+        report = timing.load_report(data)
+    except InputError as e:
+        raise InputError(f"{file_name} is not a timing report: {e}") from None
+    if not report["results"]:
+        raise InputError(f"{file_name} has no result rows to plot")
+    return Source(SOURCE_UPLOAD, source_label(report), report)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_file(path, mtime_ns, size):
+    """A shipped report, read and validated once per version of the file (mtime and size in the key)."""
+    try:
+        return timing.load_report(Path(path).read_bytes())
+    except InputError as e:
+        raise InputError(f"the shipped recording {Path(path).name} is not a valid report: {e}") from None
+
+
+def shipped_sources(folder=SHIPPED_DIR):
+    """The recordings shipped under data/timing/ (every *.json, by name), validated by load_report.
+
+    One file is named "recorded"; several are "recorded 1", "recorded 2", ... The CPU recording was made
+    on an idle machine with `python -m lnorm_core.timing --quick --devices cpu
+    --sizes 4096,16384,65536,262144,1048576,4194304 --json data/timing/<name>.json`.
+    """
+    paths = sorted(Path(folder).glob("*.json"))
+    out = []
+    for i, path in enumerate(paths):
+        st = path.stat()
+        report = _load_file(str(path), st.st_mtime_ns, st.st_size)
+        name = SOURCE_SHIPPED if len(paths) == 1 else f"{SOURCE_SHIPPED} {i + 1}"
+        out.append(Source(name, source_label(report), report))
+    return out
+
+
+def has_accelerator(sources):
+    """Whether any source has a row timed on a GPU (cuda) or Apple GPU (mps)."""
+    return any(r["device"] in ACCELERATORS for s in sources for r in s.report["results"])
+
+
+def threads():
+    """The intra-op threads torch uses here: what a run uses (never changed by lnorm)."""
+    return torch.get_num_threads()
+
+
+def busy():
+    """Whether a timing run holds the process-wide run lock now (a new run would wait for it)."""
+    return timing._RUN_LOCK.locked()  # noqa: SLF001 - the harness's own lock, read and never taken here
+
+
+def run_in_turn(on_wait=None, **kwargs):
+    """timing.run_timing(**kwargs), calling on_wait() first when another run holds the lock.
+
+    run_timing itself waits for the lock, so runs take turns; on_wait lets the caller
+    say so before it blocks. The page's limits: at most PAGE_MAX_ELEMENTS elements and
+    PAGE_TIME_BUDGET_S seconds, whatever kwargs ask for.
+    """
+    if kwargs.get("time_budget_s", PAGE_TIME_BUDGET_S) > PAGE_TIME_BUDGET_S:
+        raise InputError(f"a run from the page has at most {PAGE_TIME_BUDGET_S:g} s")
+    kwargs.setdefault("time_budget_s", PAGE_TIME_BUDGET_S)
+    kwargs.setdefault("min_run_time", PAGE_MIN_RUN_TIME)
+    kwargs["max_elements"] = min(kwargs.get("max_elements", PAGE_MAX_ELEMENTS), PAGE_MAX_ELEMENTS)
+    if on_wait is not None and busy():
+        on_wait()
+    return timing.run_timing(**kwargs)
+
+
+# ---- the run's settings --------------------------------------------------------------------
+
+
+def size_text(n):
+    """A size as the page writes it: '4,096 (2^12)'."""
+    return f"{n:,} (2^{int(n).bit_length() - 1})" if n > 0 and n & (n - 1) == 0 else f"{n:,}"
+
+
+def power_text(n):
+    """A power of two as the size slider (and its link) writes it: '2^12'."""
+    return f"2^{int(n).bit_length() - 1}"
+
+
+def page_sweep(low, high):
+    """The sizes a run from the page times: low, 4*low, ... up to high (both powers of two), or InputError."""
+    low, high = sorted((int(low), int(high)))
+    if high > PAGE_MAX_ELEMENTS:
+        raise InputError(f"the page times at most {PAGE_MAX_ELEMENTS:,} (2^22) elements; "
+                         f"run `python -m lnorm_core.timing` for larger tensors")
+    return timing.sweep_sizes(high, min_elements=low, factor=4)
+
+
+def shapes_table(kinds, sizes):
+    """Rows {"elements": ..., class name: shape text}: the tensor each kind is timed on at each size."""
+    return [{"elements": size_text(n), **{CLASS_NAMES[k]: str(timing.shape_for(k, n)) for k in kinds}}
+            for n in sizes]
+
+
+def measurement_count(kinds, impls, devices, sizes, dtypes=("float32",)):
+    """How many measurements a run makes: per device, dtype and size, the copy (and h2d) and kind x impl."""
+    count = 0
+    for device in devices:
+        per_size = 1 + (device == "cuda") + len(kinds) * len(impls)
+        count += per_size * len(sizes) * len([d for d in dtypes if d in timing.DEVICE_DTYPES[device]])
+    return count
+
+
+# ---- series --------------------------------------------------------------------------------
+
+
+def kinds_in(sources):
+    """The kinds measured in the sources, in timing.KINDS order."""
+    found = {r["kind"] for s in sources for r in s.report["results"]}
+    return [k for k in timing.KINDS if k in found]
+
+
+def dtypes_in(sources):
+    """The dtypes measured in the sources, float32 first."""
+    found = {r["dtype"] for s in sources for r in s.report["results"]}
+    return [d for d in timing.DTYPES if d in found]
+
+
+def _rows(source, kind, dtype):
+    """The source's rows of `kind` (and its copies: the ceiling) in `dtype`; host-to-device rows left out."""
+    return [r for r in source.report["results"]
+            if r["dtype"] == dtype and r["impl"] != "h2d" and (r["kind"] == kind or r["impl"] == "copy")]
+
+
+def series(sources, kind, dtype="float32", metric="median_s"):
+    """One Series per (source, device, impl) for `kind` in `dtype`, plus the copy of each device.
+
+    metric: "median_s", "gbps" or "ceiling_fraction", taken from the rows as they are.
+    Where a report holds two rows for one size, the first one is kept. Order: sources as
+    given, devices in order of appearance, implementations in timing.IMPLS order, copy last.
+    """
+    if metric not in METRICS:
+        raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    order = {impl: i for i, impl in enumerate(timing.IMPLS + ("copy",))}
+    out = []
+    for source in sources:
+        groups = {}  # (device, impl) -> {numel: row}
+        for r in _rows(source, kind, dtype):
+            groups.setdefault((r["device"], r["impl"]), {}).setdefault(r["numel"], r)
+        devices = list(dict.fromkeys(d for d, _ in groups))
+        for device, impl in sorted(groups, key=lambda k: (devices.index(k[0]), order.get(k[1], 99))):
+            rows = [groups[(device, impl)][n] for n in sorted(groups[(device, impl)])]
+            out.append(Series(
+                source=source.name, device=device, kind=kind if impl != "copy" else "copy", impl=impl, dtype=dtype,
+                metric=metric, sizes=tuple(r["numel"] for r in rows), values=tuple(r.get(metric) for r in rows),
+                shapes=tuple(str(tuple(r["shape"])) for r in rows),
+                fractions=tuple(r.get("ceiling_fraction") for r in rows)))
+    return out
+
+
+def ceilings(sources, dtype="float32"):
+    """The copy ceiling of each (source, device) that has rows in `dtype`, as the report states it.
+
+    gbps: the device's ceiling_gbps (the copy at the largest size measured; the report's
+    top-level ceiling_gbps for its main device); datasheet_gbps where the report knows it.
+    """
+    out = []
+    for source in sources:
+        report = source.report
+        measured = {r["device"] for r in report["results"] if r["dtype"] == dtype}
+        infos = report.get("devices") or [dict(report["device"], ceiling_gbps=report["ceiling_gbps"],
+                                               datasheet_gbps=report.get("datasheet_gbps"))]
+        for info in infos:
+            device = info.get("type")
+            gbps = info.get("ceiling_gbps")
+            if device == report["device"]["type"]:  # the main device: the report's own top-level numbers
+                gbps = report["ceiling_gbps"]
+                info = dict(info, datasheet_gbps=report.get("datasheet_gbps", info.get("datasheet_gbps")))
+            if device in measured and gbps is not None:
+                out.append(Ceiling(source.name, device, info.get("name", device), float(gbps),
+                                   info.get("datasheet_gbps")))
+    return out
+
+
+def crossover(sizes, cpu_s, gpu_s):
+    """The smallest size from which the GPU is faster (gpu_s < cpu_s) at it and every larger size.
+
+    sizes ascending, with the two devices' times at each; None where the GPU is not
+    faster at the largest size. crossover((1, 2, 3, 4), (1, 2, 4, 8), (3, 3, 3, 3)) == 3.
+    """
+    found = None
+    for n, c, g in reversed(list(zip(sizes, cpu_s, gpu_s))):
+        if not g < c:
+            break
+        found = n
+    return found
+
+
+def _by_size(s):
+    return {n: v for n, v in zip(s.sizes, s.values) if v is not None}
+
+
+def speedups(sources, kind, dtype="float32"):
+    """GPU/CPU speedup of each accelerator line (source, device, impl) of `kind` in `dtype`.
+
+    The CPU times come from the same source where it has CPU rows of that impl, else from
+    the first other source that has them (the page's run before a recording). A line
+    with no CPU counterpart at a common size is left out.
+    """
+    lines = series(sources, kind, dtype, "median_s")
+    cpu = [s for s in lines if s.device == "cpu" and s.impl != "copy"]
+    out = []
+    for g in lines:
+        if g.device not in ACCELERATORS or g.impl == "copy":
+            continue
+        same = [c for c in cpu if c.impl == g.impl and c.source == g.source]
+        other = [c for c in cpu if c.impl == g.impl and c.source != g.source]
+        for c in same + other:
+            gt, ct = _by_size(g), _by_size(c)
+            common = sorted(set(gt) & set(ct))
+            if not common:
+                continue
+            cpu_s = tuple(ct[n] for n in common)
+            gpu_s = tuple(gt[n] for n in common)
+            out.append(Speedup(
+                gpu_source=g.source, cpu_source=c.source, device=g.device, kind=kind, impl=g.impl, dtype=dtype,
+                sizes=tuple(common), cpu_s=cpu_s, gpu_s=gpu_s, ratio=tuple(a / b for a, b in zip(cpu_s, gpu_s)),
+                crossover=crossover(common, cpu_s, gpu_s)))
+            break
+    return out
+
+
+def crossover_text(s):
+    """One sentence on where the GPU overtakes the CPU for a Speedup."""
+    what = f"{s.impl} {CLASS_NAMES.get(s.kind, s.kind)} ({s.dtype})"
+    cpu = "" if s.cpu_source == s.gpu_source else f", CPU times from {s.cpu_source}"
+    if s.crossover is None:
+        return (f"{what} on {s.device}: the CPU is as fast or faster at the largest size measured, "
+                f"{size_text(s.sizes[-1])} elements{cpu}.")
+    if s.crossover == s.sizes[0]:
+        return f"{what} on {s.device}: the GPU is faster at every size measured, from {size_text(s.sizes[0])}{cpu}."
+    return f"{what} on {s.device}: the GPU is faster from {size_text(s.crossover)} elements on{cpu}."
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The largest size of one line: its size and shape, GB/s, the copy's GB/s there and the fraction."""
+
+    source: str
+    device: str
+    kind: str
+    impl: str
+    size: int
+    shape: str
+    gbps: float
+    copy_gbps: float | None
+    fraction: float | None
+
+
+def headline(source, kind="layer", impl="native", device=None, dtype="float32"):
+    """The Headline of (kind, impl) at the largest size in a source, or None where it has no such rows.
+
+    device None: the GPU where the source has one, else the CPU.
+    """
+    lines = [s for s in series([source], kind, dtype, "gbps") if device in (None, s.device)]
+    mine = sorted((s for s in lines if s.impl == impl), key=lambda s: s.device not in ACCELERATORS)
+    line = mine[0] if mine else None
+    if line is None or not line.sizes:
+        return None
+    copy = next((s for s in lines if s.impl == "copy" and s.device == line.device), None)
+    copy_gbps = dict(zip(copy.sizes, copy.values)).get(line.sizes[-1]) if copy else None
+    return Headline(source.name, line.device, kind, impl, line.sizes[-1], line.shapes[-1], line.values[-1],
+                    copy_gbps, line.fractions[-1])
+
+
+def first_headline(sources, kind="layer", impl="native"):
+    """The Headline to show first: a GPU line where a source has one, else the first source's CPU line."""
+    found = [h for h in (headline(s, kind, impl) for s in sources) if h is not None]
+    return next((h for h in found if h.device in ACCELERATORS), found[0] if found else None)
+
+
+def table(sources, kinds=None):
+    """The rows of the sources as a table: one dict per result row (h2d included), for a dataframe."""
+    out = []
+    for source in sources:
+        for r in source.report["results"]:
+            if kinds is not None and r["kind"] not in kinds and r["kind"] != "copy":
+                continue
+            frac = r.get("ceiling_fraction")
+            out.append({
+                "source": source.name, "device": r["device"], "layer": CLASS_NAMES.get(r["kind"], r["kind"]),
+                "impl": r["impl"], "elements": r["numel"], "shape": str(tuple(r["shape"])), "dtype": r["dtype"],
+                "median µs": r["median_s"] * 1e6, "spread %": r["spread"] * 100, "GB/s": r["gbps"],
+                "% of copy": None if frac is None or not math.isfinite(frac) else frac * 100,
+            })
+    return out
