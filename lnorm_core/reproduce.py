@@ -230,7 +230,6 @@ def _functional_lines(config, spec, shape):
 
 def _pooling_lines(spec, shape):
     """(comment, lines that set rows (G, n) from x, the expression that puts x_hat rows back in x's shape)."""
-    n = len(shape)
     if spec.kind in ("layer", "rms"):
         k = len(spec.normalized_shape)
         size = math.prod(shape[-k:])

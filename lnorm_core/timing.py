@@ -40,9 +40,8 @@ import torch.nn.functional as F
 import torch.utils.benchmark as benchmark
 
 from .errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
+from .spec import KINDS  # numpy only: the harness still needs nothing but torch and numpy
 
-# The same names as lnorm_core.spec.KINDS, repeated so this module needs only torch and numpy.
-KINDS = ("layer", "rms", "batch", "instance", "group")
 IMPLS = ("native", "manual", "manual_var_mean", "numpy", "compiled")
 IMPL_DESCRIPTIONS = {
     "native": "torch.nn.functional: layer_norm, rms_norm, batch_norm(training=True), instance_norm, group_norm",
