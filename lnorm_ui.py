@@ -242,6 +242,12 @@ def show_problems(problems):
         st.warning(f"{p} — using the default instead.", icon=":material/warning:")
 
 
+def warn_nonfinite(note):
+    """Where the input holds NaN or inf, say how it propagates: its whole group is poisoned."""
+    if note:
+        st.warning(note, icon=":material/warning:")
+
+
 def page_config():
     """Sidebar controls, problems shown: the Config a page works from."""
     config, problems = sidebar()

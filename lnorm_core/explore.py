@@ -139,6 +139,7 @@ class Exploration:
     max_mean_deviation: float = None
     max_var_deviation: float = None
     check_note: str = ""
+    nonfinite_note: str = ""
 
 
 _explore_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["explore"] << 20)
@@ -173,7 +174,20 @@ def _explore(config):
     mean_dev, var_dev, note = _check(spec, out_mean, out_var, expected)
     return Exploration(spec, x, weight, bias, f, n_groups, size, caption, out_mean, out_var, expected, eq,
                        equivalents_searched=searched, max_mean_deviation=mean_dev, max_var_deviation=var_dev,
-                       check_note=note)
+                       check_note=note, nonfinite_note=nonfinite_note(x, f))
+
+
+def nonfinite_note(x, f):
+    """In words, how NaN and inf in x propagate: each poisons its whole group ("" when x is finite)."""
+    n_nan, n_inf = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+    if not n_nan and not n_inf:
+        return ""
+    poisoned = np.flatnonzero(~(np.isfinite(f.mean) & np.isfinite(f.var)))  # groups whose statistics broke
+    listed = ", ".join(str(g) for g in poisoned[:12]) + (", ..." if poisoned.size > 12 else "")
+    return (f"The input holds {n_nan} NaN and {n_inf} inf. One such value poisons its whole group: the "
+            f"group's mean and variance come out NaN (or inf), and so does every output in it. "
+            f"{poisoned.size} of {f.mean.size} groups are poisoned (group {listed}); the others are untouched, "
+            "as in torch.")
 
 
 def _check(spec, out_mean, out_var, expected):
@@ -181,12 +195,15 @@ def _check(spec, out_mean, out_var, expected):
     if spec.uses_running_stats:
         return None, None, ("In eval mode x_hat uses the running statistics, not this input's, so its groups "
                             "need not have mean 0 and variance v/(v+eps)")
+    finite = np.isfinite(out_var) & np.isfinite(expected)  # groups poisoned by NaN/inf are left out
+    if not finite.any():
+        return None, None, "Every group holds a NaN or an inf: there is no finite group to check"
     with np.errstate(invalid="ignore"):
-        var_dev = float(np.max(np.abs(out_var - expected)))  # NaN shows a group that divided by zero
+        var_dev = float(np.max(np.abs(out_var - expected)[finite]))
         if not spec.centers:
             return None, var_dev, ("RMSNorm does not subtract the mean: each group's x_hat has mean square "
                                    "ms/(ms+eps), and its mean is whatever the input's was, scaled")
-        mean_dev = float(np.max(np.abs(out_mean)))
+        mean_dev = float(np.max(np.abs(out_mean)[finite]))
     return mean_dev, var_dev, "Each group's x_hat has mean 0 and biased variance v/(v+eps)"
 
 

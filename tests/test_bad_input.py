@@ -73,3 +73,30 @@ def test_nan_and_inf_in_a_paste_are_shown_not_refused():
     at = _run("views/pitfalls.py", {"source": "paste", "paste": "[[1.0, nan, 2.0], [1.0, 2.0, 4.0]]"})
     assert not at.exception and not at.error
     assert "nan" in " ".join(c.value for c in at.code).lower()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_nan_is_marked_with_the_groups_it_poisons(page):
+    """Group 0 holds the NaN (and row 2's inf poisons group 2): the page names them, nothing else breaks."""
+    at = _run(page, {"source": "paste", "paste": "[[1.0, nan, 2.0], [1.0, 2.0, 4.0], [inf, 0.0, 1.0]]"})
+    assert not at.exception and not at.error
+    note = " ".join(w.value for w in at.warning)
+    assert "1 NaN and 1 inf" in note and "2 of 3 groups are poisoned (group 0, 2)" in note
+
+
+def test_an_unexpected_failure_is_a_short_message_and_the_next_session_is_fine(monkeypatch):
+    """A bug (not bad input) in one session: a message without a traceback; other sessions go on."""
+    from lnorm_core import explore as ex
+
+    def broken(config):
+        raise RuntimeError("a bug deep in the core")
+
+    with monkeypatch.context() as m:
+        m.setattr(ex, "explore", broken)
+        at = _run("views/explorer.py", {})
+        assert not at.exception
+        text = " ".join(e.value for e in at.error)
+        assert "Something went wrong" in text and "a bug deep in the core" not in text
+    at = _run("views/explorer.py", {})  # the next person
+    assert not at.exception and not at.error
+    assert "6 groups of 4 elements" in " ".join(m.value for m in at.markdown)

@@ -5,7 +5,7 @@ import streamlit as st
 import lnorm_core as lc
 import lnorm_ui as ui
 from lnorm_core import figures
-from lnorm_core.explore import breakdown_offset, compare_with_torch, variance_sweep
+from lnorm_core.explore import breakdown_offset, compare_with_torch, explore, variance_sweep
 
 OFFSETS = ["1e1", "1e2", "1e3", "1e4", "1e5", "1e6"]  # the largest offset of the variance sweep
 THRESHOLD = 0.1  # a variance more than 10% off is called broken (bfloat16 alone rounds at ~1%)
@@ -37,6 +37,7 @@ device = c2.segmented_control("device", devices, default="cpu", required=True, k
 st.header("torch against the hand computation")
 with ui.user_errors(stop=False):
     result = compare_with_torch(config, dtype, device)
+    ui.warn_nonfinite(explore(config).nonfinite_note)
     tol = lc.TOLERANCES[dtype]
     bound = f"|torch − lnorm| ≤ {tol.atol:g} + {tol.rtol:g}·|lnorm| for every element"
     if result.passed:

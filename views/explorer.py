@@ -40,6 +40,7 @@ config = ui.page_config()
 with ui.user_errors():
     e = explore(config)
 st.markdown(f"**{e.caption}**")
+ui.warn_nonfinite(e.nonfinite_note)
 
 groups_tab, cube_tab, stages_tab, same_tab, code_tab = st.tabs(TABS, key="view", bind="query-params")
 

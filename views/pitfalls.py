@@ -9,7 +9,7 @@ import streamlit as st
 import lnorm_core as lc
 import lnorm_ui as ui
 from lnorm_core import figures
-from lnorm_core.explore import batch_steps, diagnose, pitfalls
+from lnorm_core.explore import batch_steps, diagnose, explore, pitfalls
 
 EXAMPLE = "[-2.1918, 1.2574, -0.3838, 1.3870]"  # a tensor people ask about: LayerNorm(4) by hand goes wrong
 MAX_STEPS = 50
@@ -56,6 +56,7 @@ st.caption(f"Paste your own tensor in the sidebar (Source: paste), or open [the 
 
 with ui.user_errors():
     result = pitfalls(config)
+ui.warn_nonfinite(explore(config).nonfinite_note)
 
 st.header(f"{result.spec.label()} on an input of shape {tuple(result.x.shape)}")
 side_by_side([("the input", printed(result.x)), ("torch's output (the right answer)", printed(result.y_torch))])
