@@ -325,6 +325,18 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     return fig
 
 
+def _nonfinite_marks(panel, xs, ys, max_marks=2000):
+    """A scatter that writes NaN, inf or -inf on the cells a heatmap leaves blank (None if there are none)."""
+    rows, cols = np.nonzero(~np.isfinite(panel))
+    if rows.size == 0:
+        return None
+    rows, cols = rows[:max_marks], cols[:max_marks]
+    words = np.where(np.isnan(panel[rows, cols]), "NaN", np.where(panel[rows, cols] > 0, "inf", "-inf"))
+    return go.Scatter(x=xs[cols], y=ys[rows], mode="text", text=words, textfont=dict(color="#b00020", size=12),
+                      hovertemplate="%{text}: a non-finite value poisons its group<extra></extra>",
+                      showlegend=False)
+
+
 def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
     """Input, the group statistics, the normalized x_hat and the output y, side by side.
 
@@ -364,6 +376,9 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
                 texttemplate="%{z:.2f}" if show_text else None, xgap=1 if cells <= 5000 else 0,
                 ygap=1 if cells <= 5000 else 0,
             ), row=k + 1, col=j + 1)
+            marks = _nonfinite_marks(a[k], xs, ys)
+            if marks is not None:
+                fig.add_trace(marks, row=k + 1, col=j + 1)
     row_title, col_title = _axis_titles(spec, shape)
     fig.update_yaxes(autorange="reversed")
     fig.update_yaxes(showticklabels=False)

@@ -128,3 +128,15 @@ def test_every_builder_draws_odd_shapes(config):
     for fig in (F.group_map(e), F.group_cube(e, selected=e.n_groups - 1), F.stages_figure(e)):
         assert isinstance(fig, go.Figure) and len(fig.data) > 0
         fig.to_json()  # serializable as Streamlit sends it
+
+
+def test_stages_mark_nan_and_inf_cells_in_words():
+    e = explore(Config(source="paste", paste="[[1.0, nan, 2.0], [1.0, 2.0, 4.0], [inf, 0.0, 1.0]]",
+                       normalized_shape=(3,)))
+    fig = F.stages_figure(e)
+    marks = [t for t in fig.data if t.type == "scatter"]
+    words = sorted(w for t in marks for w in t.text)
+    # input: 1 NaN and 1 inf; then the 3 cells of each of the 2 poisoned groups in mean, var, x_hat and y.
+    # Group 2's mean is inf (inf + 0 + 1), its variance NaN (inf - inf): 1 + 3 infs in all.
+    assert len(words) == 2 + 4 * 6
+    assert words.count("inf") == 4 and words.count("NaN") == 22
