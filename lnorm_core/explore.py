@@ -18,7 +18,7 @@ from .equivalence import equivalents
 from .errors import InputError
 from .manual import MISTAKES, RunningStats, forward, manual_backward, manual_forward, running_stats_step
 from .reference import torch_backward, torch_forward
-from .spec import NormSpec, reduction_layout
+from .spec import NormSpec, pool, reduction_layout
 from .tensors import check_shape, parse_tensor, seeded_tensor
 from .variance import ALGORITHMS, error_sweep
 
@@ -157,7 +157,7 @@ def _explore(config):
     weight, bias = config.params(spec, shape)
     f = forward(spec, x, weight, bias)
     perm, n_groups, size = reduction_layout(spec, shape)
-    rows = np.transpose(f.x_hat, perm).reshape(n_groups, size)  # (*x.shape) -> (G, n) one group a row
+    rows = pool(f.x_hat, perm, n_groups, size)  # (*x.shape) -> (G, n) one group a row
     out_mean = rows.mean(axis=1)  # (G,) 0 for every centered norm
     centered = rows - out_mean[:, None] if spec.centers else rows
     out_var = (centered**2).mean(axis=1)  # (G,) biased

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .spec import layout_ids, reduction_layout
+from .spec import layout_ids, pool, reduction_layout, unpool
 
 Mistake = namedtuple("Mistake", "description wrong fix")
 
@@ -99,17 +99,6 @@ def _check_mistakes(mistakes):
     return frozenset(mistakes)
 
 
-def _pool(x, perm, groups, size):
-    """(*x.shape) -> (G, n): each reduction group in one row."""
-    return np.transpose(x, perm).reshape(groups, size)
-
-
-def _unpool(rows, perm, shape):
-    """(G, n) -> (*shape): the inverse of _pool."""
-    permuted = tuple(shape[p] for p in perm)
-    return np.transpose(rows.reshape(permuted), np.argsort(perm))
-
-
 def _layout(spec, shape, mistakes):
     """The pooling for spec, or, for the whole_sample mistake, every dim but the batch dim."""
     if "whole_sample" in mistakes:
@@ -185,10 +174,10 @@ def forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, run
         rm, rv = _running(spec, shape, running_mean, running_var, dtype)
         rstd_b = _rstd(rv, eps, mistakes)  # (1, C, 1, ...)
         x_hat = (x - rm) * rstd_b
-        first = _pool(np.broadcast_to(np.arange(shape[1]).reshape(rm.shape), shape), perm, groups, size)[:, 0]
+        first = pool(np.broadcast_to(np.arange(shape[1]).reshape(rm.shape), shape), perm, groups, size)[:, 0]
         mean, var, rstd = rm.ravel()[first], rv.ravel()[first], rstd_b.ravel()[first]  # (G,) per group
     else:
-        rows = _pool(x, perm, groups, size)  # (*x.shape) -> (G, n)
+        rows = pool(x, perm, groups, size)  # (*x.shape) -> (G, n)
         ddof = 1 if "unbiased" in mistakes else 0  # torch's norms use the biased variance: divide by n
         if spec.centers:
             mean = rows.mean(axis=1)  # (G, n) -> (G,)
@@ -202,7 +191,7 @@ def forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, run
             with np.errstate(divide="ignore", invalid="ignore"):
                 var = (rows**2).sum(axis=1) / (size - ddof)  # (G, n) -> (G,) the mean square
         rstd = _rstd(var, eps, mistakes)  # (G,)
-        x_hat = _unpool((rows - mean[:, None]) * rstd[:, None], perm, shape)  # (G, n) -> (*x.shape)
+        x_hat = unpool((rows - mean[:, None]) * rstd[:, None], perm, shape)  # (G, n) -> (*x.shape)
 
     y = x_hat
     if w is not None:
@@ -257,13 +246,13 @@ def manual_backward(spec, x, grad_out, weight=None, bias=None, running_mean=None
         d_input = g * rstd_b
     else:
         perm, groups, size = reduction_layout(spec, shape)
-        g_rows = _pool(g, perm, groups, size)  # (*x.shape) -> (G, n)
-        xh_rows = _pool(f.x_hat, perm, groups, size)  # (*x.shape) -> (G, n)
+        g_rows = pool(g, perm, groups, size)  # (*x.shape) -> (G, n)
+        xh_rows = pool(f.x_hat, perm, groups, size)  # (*x.shape) -> (G, n)
         proj = (g_rows * xh_rows).mean(axis=1, keepdims=True)  # (G, n) -> (G, 1)
         d_rows = g_rows - xh_rows * proj
         if spec.centers:
             d_rows = d_rows - g_rows.mean(axis=1, keepdims=True)  # (G, n) -> (G, 1)
-        d_input = _unpool(d_rows * f.rstd[:, None], perm, shape)
+        d_input = unpool(d_rows * f.rstd[:, None], perm, shape)
 
     # the parameter dims: normalized_shape (trailing) or the channel dim 1; sum over all others
     if spec.kind in ("layer", "rms"):

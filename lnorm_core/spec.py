@@ -254,12 +254,21 @@ def reduction_layout(spec, shape):
     return perm, total // size, size
 
 
+def pool(x, perm, groups, size):
+    """(*x.shape) -> (G, n): each reduction group of a layout (see reduction_layout) in one row."""
+    return np.transpose(x, perm).reshape(groups, size)
+
+
+def unpool(rows, perm, shape):
+    """(G, n) -> (*shape): the inverse of pool."""
+    permuted = tuple(shape[p] for p in perm)
+    return np.transpose(rows.reshape(permuted), np.argsort(perm))
+
+
 def layout_ids(perm, groups, size, shape):
     """The group id of each element of `shape` for a pooling layout (perm, groups, size)."""
     ids = np.repeat(np.arange(groups), size)  # (G*n,) one id per element, in pooled order
-    permuted_shape = tuple(shape[p] for p in perm)
-    ids = ids.reshape(permuted_shape)  # (pooled layout)
-    return np.ascontiguousarray(np.transpose(ids, np.argsort(perm)))  # back to x's layout
+    return np.ascontiguousarray(unpool(ids, perm, shape))  # back to x's layout
 
 
 def group_ids(spec, shape):
