@@ -14,6 +14,7 @@ import streamlit as st
 
 import lnorm_core as lc
 from lnorm_core.explore import DISTS, INITS, SOURCES, Config, divisors, valid_suffixes
+from lnorm_core.figures import note_of
 
 log = logging.getLogger("lnorm")
 
@@ -240,6 +241,16 @@ def show_problems(problems):
     """Each unreadable control value as a warning: the default is used in its place."""
     for p in problems:
         st.warning(f"{p} — using the default instead.", icon=":material/warning:")
+
+
+def chart(fig, whole):
+    """A figure across the page; where it shows only a part of a large tensor, a note saying so.
+
+    whole: what still covers every element, e.g. "the table's numbers are over every element".
+    """
+    st.plotly_chart(fig, width="stretch")
+    if note_of(fig):
+        st.info(f"Large tensor: this figure shows {note_of(fig)}; {whole}.", icon=":material/zoom_out:")
 
 
 def warn_nonfinite(note):

@@ -179,11 +179,6 @@ def test_a_one_dimensional_paste_explains_why_batchnorm_needs_two_dims():
     assert any("BatchNorm needs a batch dim and a channel dim" in i.value for i in at.info)
 
 
-def test_a_ragged_paste_shows_which_row():
-    at = _app(source="paste", paste="[[1,2],[3]]")
-    assert not at.exception
-    errors = _errors(at)
-    assert len(errors) == 1 and "row 2" in errors[0]
 
 
 

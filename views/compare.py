@@ -9,14 +9,7 @@ from lnorm_core.explore import breakdown_offset, compare_with_torch, explore, va
 
 OFFSETS = ["1e1", "1e2", "1e3", "1e4", "1e5", "1e6"]  # the largest offset of the variance sweep
 THRESHOLD = 0.1  # a variance more than 10% off is called broken (bfloat16 alone rounds at ~1%)
-
-
-def chart(fig):
-    """A figure across the page, and a note under it when it shows only a part."""
-    st.plotly_chart(fig, width="stretch")
-    if figures.note_of(fig):
-        st.info(f"Large tensor: this figure shows {figures.note_of(fig)}; the table's numbers are over every "
-                "element.", icon=":material/zoom_out:")
+COVERS = "the table's numbers are over every element"  # a figure shows a part: what covers all
 
 
 st.title("Compare")
@@ -65,7 +58,7 @@ with ui.user_errors(stop=False):
     for tab, (name, c) in zip(tabs, result.parts):
         if tab.open:  # only the open tab is drawn
             with tab:
-                chart(figures.error_heatmap(c.abs_err, f"{name}: |torch in {dtype} − lnorm in float64|"))
+                ui.chart(figures.error_heatmap(c.abs_err, f"{name}: |torch in {dtype} − lnorm in float64|"), COVERS)
 
 st.header("Three ways to compute a variance")
 st.write("The variance of randn(512) + offset, computed in the dtype above by three algorithms and compared with "
@@ -75,7 +68,7 @@ max_offset = st.select_slider("Largest offset", OFFSETS, value="1e6", key="max_o
 with ui.user_errors(stop=False):
     sweep = variance_sweep(float(max_offset), dtype)
     where = breakdown_offset(sweep, "one_pass", THRESHOLD)
-    chart(figures.variance_sweep_figure(sweep, dtype, THRESHOLD, where, float(lc.ulp(1.0, dtype))))
+    ui.chart(figures.variance_sweep_figure(sweep, dtype, THRESHOLD, where, float(lc.ulp(1.0, dtype))), COVERS)
     if where is None:
         st.write(f"In {dtype}, one-pass stays within {THRESHOLD:.0%} up to an offset of {max_offset}: "
                  "pick a lower-precision dtype, or a larger offset, to watch it break down.")

@@ -12,15 +12,7 @@ STATS_FORMAT = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in
     ("mean", "%.6g"), ("var", "%.6g"), ("mean square", "%.6g"), ("rstd", "%.6g"),
     ("x_hat mean", "%.2e"), ("x_hat var", "%.10f"), ("v/(v+eps)", "%.10f"), ("x_hat mean square", "%.10f"),
     ("ms/(ms+eps)", "%.10f"))}
-
-
-def chart(fig):
-    """A figure across the page, and a note under it when it shows only a part."""
-    st.plotly_chart(fig, width="stretch")
-    if figures.note_of(fig):
-        st.info(f"This figure shows {figures.note_of(fig)}; the numbers and downloads cover the whole tensor.",
-                icon=":material/zoom_out:")
-
+COVERS = "the numbers and downloads cover the whole tensor"  # a figure shows a part: what covers all
 
 def keep_in_range(key, high, low=0):
     """Reset a widget's remembered value that a new shape has put out of range (low..high)."""
@@ -49,7 +41,7 @@ if groups_tab.open:
         st.write("Every 2-D slice of the input is one panel; cells of one colour are one group: they are "
                  "averaged together for the mean and the variance. Hover a cell for its value and its "
                  "group's statistics.")
-        chart(figures.group_map(e))
+        ui.chart(figures.group_map(e), COVERS)
 
 if cube_tab.open:
     with cube_tab:
@@ -60,7 +52,7 @@ if cube_tab.open:
         selected = st.number_input(f"Group to highlight (0 to {e.n_groups - 1})", min_value=0,
                                    max_value=e.n_groups - 1, value=0, step=1, key="highlight",
                                    bind="query-params")
-        chart(figures.group_cube(e, int(selected)))
+        ui.chart(figures.group_cube(e, int(selected)), COVERS)
 
 if stages_tab.open:
     with stages_tab:
@@ -73,7 +65,7 @@ if stages_tab.open:
             keep_in_range("slice", slices, low=1)
             first = st.slider(f"First slice shown (of {slices})", 1, slices, 1, key="slice", bind="query-params",
                               help="each row of the figure is one 2-D slice of the input; three are shown")
-        chart(figures.stages_figure(e, first=first - 1))
+        ui.chart(figures.stages_figure(e, first=first - 1), COVERS)
         st.subheader("The check")
         st.write(f"{e.check_note}.")
         c1, c2 = st.columns(2)

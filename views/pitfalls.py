@@ -16,6 +16,7 @@ MAX_STEPS = 50
 SHOWN_IN_LABEL = 8  # a mistake's output this small is printed in its heading
 MAX_CODE_LINES = 14  # a longer print scrolls
 
+COVERS = "the \"off by up to\" numbers are over every element"  # a figure shows a part: what covers all
 
 def printed(a):
     """An array as torch prints it: 4 decimals, a long one summarised with '...'."""
@@ -28,13 +29,6 @@ def show_lines(label, lines):
     text = "\n".join(lines)
     st.caption(label)
     st.code(text, language="python", height=22 * MAX_CODE_LINES if text.count("\n") >= MAX_CODE_LINES else "content")
-
-
-def chart(fig):
-    """A figure across the page, and a note under it when it shows only a part."""
-    st.plotly_chart(fig, width="stretch")
-    if figures.note_of(fig):
-        st.info(f"To stay readable, this figure shows {figures.note_of(fig)}.", icon=":material/zoom_out:")
 
 
 def side_by_side(blocks):
@@ -60,7 +54,7 @@ ui.warn_nonfinite(explore(config).nonfinite_note)
 
 st.header(f"{result.spec.label()} on an input of shape {tuple(result.x.shape)}")
 side_by_side([("the input", printed(result.x)), ("torch's output (the right answer)", printed(result.y_torch))])
-chart(figures.pitfall_differences(result.y_torch, result.rows))
+ui.chart(figures.pitfall_differences(result.y_torch, result.rows), COVERS)
 st.write("Each mistake, alone and in the combinations people make; open one for its numbers, the line of code "
          "that makes it and the fix. A mistake that changes the output by less than 0.00005 cannot show in a "
          "print with 4 decimals.")
@@ -98,7 +92,7 @@ if wrong_text and wrong_text.strip():
                           ("torch gives (the right answer)", printed(result.y_torch))])
             show_lines("the lines that do it", [lc.MISTAKES[m].wrong for m in combo])
             show_lines("the fix", [lc.MISTAKES[m].fix for m in combo])
-        chart(figures.pitfall_bars(result.y_torch, d.wrong, "your output"))
+        ui.chart(figures.pitfall_bars(result.y_torch, d.wrong, "your output"), COVERS)
 
 st.header("BatchNorm: train vs eval")
 st.write("In training, BatchNorm normalizes with the batch's own mean and biased variance, and moves its "
@@ -117,10 +111,10 @@ else:
         st.caption(f"Batches of shape {tuple(s.batches[0].shape)}, drawn like the sidebar's input: batch k is "
                    f"seeded with seed + 100 + k. momentum={s.spec.momentum}, eps={s.spec.eps:g}. Set the sidebar's "
                    "Offset and Scale to watch the buffers move away from torch's initial 0 and 1.")
-        chart(figures.running_stats_figure(s.running_mean, s.running_var))
+        ui.chart(figures.running_stats_figure(s.running_mean, s.running_var), COVERS)
         st.write(f"On the last batch, the eval output differs from the train output by up to "
                  f"**{s.max_abs_diff:.4f}**: eval uses the running statistics, which after {steps} "
                  f"step{'s' if steps != 1 else ''} are not yet this batch's own.")
         side_by_side([("train output (model.train())", printed(s.y_train)),
                       ("eval output (model.eval())", printed(s.y_eval)), ("eval − train", printed(s.diff))])
-        chart(figures.train_eval_figure(s.diff))
+        ui.chart(figures.train_eval_figure(s.diff), COVERS)
