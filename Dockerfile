@@ -8,7 +8,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install --no-cache-dir -r requirements.txt
 
-COPY app.py lnorm_ui.py ./
+COPY app.py ./
+COPY lnorm_app/ lnorm_app/
 COPY views/ views/
 COPY lnorm_core/ lnorm_core/
 COPY data/ data/

@@ -8,15 +8,32 @@
     y = lc.manual_forward(spec, x)             # float64 numpy, two-pass
     y_ref = lc.torch_forward(spec, x)          # torch.nn.functional
     wrong = lc.manual_forward(spec, x, mistakes=("unbiased", "std_under_sqrt"))
+    d = lc.which_mistake(spec, x, wrong)       # which mistakes reproduce a wrong output
 
-Nothing here imports Streamlit or plotly (figures live in lnorm_core.figures).
+This is the library: numpy and torch only. The app's page models, figures and
+Streamlit helpers live in lnorm_app, which imports this package and never the other way.
 Bad input raises lc.InputError, a ValueError with a message a person can act on.
 """
 
 from .compare import TOLERANCES, Comparison, compare, ulp
-from .equivalence import Equivalent, equivalents, outputs_equal, param_ids, same_partition
+from .diagnosis import mistake_combinations, which_mistake
+from .equivalence import (
+    Equivalent,
+    equivalents,
+    outputs_equal,
+    param_ids,
+    same_partition,
+)
 from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
-from .manual import MISTAKES, Forward, RunningStats, forward, manual_backward, manual_forward, running_stats_step
+from .manual import (
+    MISTAKES,
+    Forward,
+    RunningStats,
+    forward,
+    manual_backward,
+    manual_forward,
+    running_stats_step,
+)
 from .reference import DTYPES, available_devices, torch_backward, torch_forward
 from .spec import CLASS_NAMES, KINDS, NormSpec, group_ids, reduction_layout
 from .tensors import check_shape, parse_shape, parse_tensor, seeded_tensor
@@ -28,5 +45,5 @@ __all__ = [
     "TOLERANCES", "available_devices", "check_shape", "compare", "equivalents", "error_sweep", "forward",
     "group_ids", "manual_backward", "manual_forward", "outputs_equal", "param_ids", "parse_shape",
     "parse_tensor", "reduction_layout", "running_stats_step", "same_partition", "seeded_tensor",
-    "torch_backward", "torch_forward", "ulp", "variance",
+    "torch_backward", "torch_forward", "ulp", "variance", "which_mistake", "mistake_combinations",
 ]

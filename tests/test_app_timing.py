@@ -11,8 +11,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from lnorm_app.models import timing as tv
 from lnorm_core import timing
-from lnorm_core import timing_view as tv
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 RUN_KEY = "timing_report"

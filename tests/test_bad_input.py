@@ -86,7 +86,7 @@ def test_nan_is_marked_with_the_groups_it_poisons(page):
 
 def test_an_unexpected_failure_is_a_short_message_and_the_next_session_is_fine(monkeypatch):
     """A bug (not bad input) in one session: a message without a traceback; other sessions go on."""
-    from lnorm_core import explore as ex
+    from lnorm_app.models import explorer as ex
 
     def broken(config):
         raise RuntimeError("a bug deep in the core")

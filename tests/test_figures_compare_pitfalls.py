@@ -8,8 +8,8 @@ it is meant to draw as given.
 import numpy as np
 import pytest
 
-from lnorm_core import figures
-from lnorm_core.explore import Pitfall
+from lnorm_app import figures
+from lnorm_app.models.pitfalls import Pitfall
 
 ALGORITHMS = ("two_pass", "one_pass", "welford")
 

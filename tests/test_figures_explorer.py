@@ -9,8 +9,10 @@ import plotly.graph_objects as go
 import pytest
 
 import lnorm_core as lc
-from lnorm_core import figures as F
-from lnorm_core.explore import Config, explore
+from lnorm_app import figures as F
+from lnorm_app.config import Config
+from lnorm_app.figures.explorer import _cube_shape
+from lnorm_app.models.explorer import explore
 
 LARGE = {
     "(1024, 1024)": Config(shape=(1024, 1024), normalized_shape=(1024,)),
@@ -48,7 +50,7 @@ def test_the_cube_caps_its_markers(name):
     chosen = fig.data[1]
     assert len(chosen.x) > 0 and chosen.name == "group 5"
     # every marker of the chosen trace is in group 5, and no marker of the other trace is
-    ids = e.f.ids.reshape(F._cube_shape(e.x.shape))
+    ids = e.f.ids.reshape(_cube_shape(e.x.shape))
     assert set(ids[np.asarray(chosen.z), np.asarray(chosen.x), np.asarray(chosen.y)]) == {5}
     other = fig.data[0]
     assert 5 not in set(ids[np.asarray(other.z), np.asarray(other.x), np.asarray(other.y)])

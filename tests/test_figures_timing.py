@@ -10,8 +10,9 @@ import threading
 
 import pytest
 
-from lnorm_core import figures, timing
-from lnorm_core import timing_view as tv
+from lnorm_app import figures
+from lnorm_app.models import timing as tv
+from lnorm_core import timing
 from lnorm_core.errors import InputError
 
 

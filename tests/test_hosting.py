@@ -12,8 +12,9 @@ import pytest
 import torch
 
 import lnorm_core as lc
-from lnorm_core.cache import BoundedCache
-from lnorm_core.explore import Config, explore
+from lnorm_app.cache import BoundedCache
+from lnorm_app.config import Config
+from lnorm_app.models.explorer import explore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +91,7 @@ def test_bounded_cache_keeps_its_bounds_in_entries_and_bytes():
 
 
 def test_explore_cache_stays_bounded_over_many_configs():
-    from lnorm_core import explore as ex
+    from lnorm_app.models import explorer as ex
 
     for seed in range(40):
         explore(Config(seed=1000 + seed))
@@ -114,7 +115,7 @@ def test_limits_are_named_in_the_refusal(call, words):
 
 def test_no_global_state_is_touched_by_what_a_session_runs(monkeypatch):
     """Every page computation runs with the process-wide setters booby-trapped."""
-    from lnorm_core import explore as ex
+    from lnorm_app.models import compare, explorer, pitfalls
 
     touched = []
     for owner, name in ((torch, "manual_seed"), (torch, "seed"), (np.random, "seed"), (torch, "set_num_threads"),
@@ -123,9 +124,9 @@ def test_no_global_state_is_touched_by_what_a_session_runs(monkeypatch):
     for kind, extra in (("layer", {}), ("rms", {}), ("batch", {}), ("instance", {"affine": False}),
                         ("group", {"num_groups": 3})):
         cfg = Config(seed=7, shape=(2, 3, 4), kind=kind, init="random", **extra)
-        ex.explore(cfg)
-        ex.compare_with_torch(cfg, "bfloat16")
-        ex.pitfalls(cfg)
-    ex.batch_steps(Config(seed=7, kind="batch"), 3)
-    ex.variance_sweep(1e4, "float32", seed=5)
+        explorer.explore(cfg)
+        compare.compare_with_torch(cfg, "bfloat16")
+        pitfalls.pitfalls(cfg)
+    pitfalls.batch_steps(Config(seed=7, kind="batch"), 3)
+    compare.variance_sweep(1e4, "float32", seed=5)
     assert not touched, touched

@@ -15,8 +15,9 @@ import pytest
 import torch
 
 import lnorm_core as lc
-from lnorm_core.explore import Config, explore
-from lnorm_core.reproduce import (
+from lnorm_app.config import Config
+from lnorm_app.models.explorer import explore
+from lnorm_app.reproduce import (
     INPUT_FILE,
     PASTE_INLINE_MAX,
     downloads,

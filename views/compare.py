@@ -3,9 +3,13 @@
 import streamlit as st
 
 import lnorm_core as lc
-import lnorm_ui as ui
-from lnorm_core import figures
-from lnorm_core.explore import breakdown_offset, compare_with_torch, explore, variance_sweep
+from lnorm_app import figures, ui
+from lnorm_app.models.compare import (
+    breakdown_offset,
+    compare_with_torch,
+    variance_sweep,
+)
+from lnorm_app.models.explorer import explore
 
 OFFSETS = ["1e1", "1e2", "1e3", "1e4", "1e5", "1e6"]  # the largest offset of the variance sweep
 THRESHOLD = 0.1  # a variance more than 10% off is called broken (bfloat16 alone rounds at ~1%)

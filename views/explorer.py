@@ -2,10 +2,16 @@
 
 import streamlit as st
 
-import lnorm_ui as ui
-from lnorm_core import figures
-from lnorm_core.explore import EQUIVALENTS_MAX_ELEMENTS, explore
-from lnorm_core.reproduce import FIRST_GROUPS, downloads, module_code, numpy_code, stats_columns, torch_code
+from lnorm_app import figures, ui
+from lnorm_app.models.explorer import EQUIVALENTS_MAX_ELEMENTS, explore
+from lnorm_app.reproduce import (
+    FIRST_GROUPS,
+    downloads,
+    module_code,
+    numpy_code,
+    stats_columns,
+    torch_code,
+)
 
 TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
 STATS_FORMAT = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in (

@@ -7,9 +7,9 @@ import numpy as np
 import streamlit as st
 
 import lnorm_core as lc
-import lnorm_ui as ui
-from lnorm_core import figures
-from lnorm_core.explore import batch_steps, diagnose, explore, pitfalls
+from lnorm_app import figures, ui
+from lnorm_app.models.explorer import explore
+from lnorm_app.models.pitfalls import batch_steps, diagnose, pitfalls
 
 EXAMPLE = "[-2.1918, 1.2574, -0.3838, 1.3870]"  # a tensor people ask about: LayerNorm(4) by hand goes wrong
 MAX_STEPS = 50

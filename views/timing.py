@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-import lnorm_ui as ui
-from lnorm_core import figures, timing
-from lnorm_core import timing_view as tv
-from lnorm_core.spec import CLASS_NAMES
+from lnorm_app import figures, ui
+from lnorm_app.models import timing as tv
+from lnorm_core import CLASS_NAMES, timing
 
 KIND_OF = {label: kind for kind, label in CLASS_NAMES.items()}
 RUN_KEY = "timing_report"  # the session's last run, kept across reruns

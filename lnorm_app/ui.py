@@ -1,6 +1,6 @@
 """The Streamlit helpers every page shares: the sidebar controls, the URL mirror, error display.
 
-This is the one module besides the pages that imports Streamlit. Every control is
+This is the one module of lnorm_app that imports Streamlit (the views in views/ are the others). Every control is
 bound to a query parameter of the same name (bind="query-params"), so the URL of
 any view reopens it; a link with a value that does not parse opens with a message
 and the default in its place.
@@ -13,8 +13,9 @@ from contextlib import contextmanager
 import streamlit as st
 
 import lnorm_core as lc
-from lnorm_core.explore import DISTS, INITS, SOURCES, Config, divisors, valid_suffixes
-from lnorm_core.figures import note_of
+
+from .config import DISTS, INITS, SOURCES, Config, divisors, valid_suffixes
+from .figures import note_of
 
 log = logging.getLogger("lnorm")
 

@@ -11,6 +11,10 @@ from collections import OrderedDict
 
 import numpy as np
 
+# Each page's results cache, in MiB: about 250 MiB in all beside torch's own ~300 MiB, so that one
+# server fits the hosted demo's 1 GiB. A result at the largest size (2**20 elements) is ~40 MiB.
+CACHE_MIB = {"explore": 96, "compare": 64, "pitfalls": 48, "diagnosis": 16, "steps": 16, "sweep": 8}
+
 
 def nbytes(value, _depth=0):
     """The bytes held by the numpy arrays inside value (dataclasses, dicts, lists, tuples)."""

@@ -1,6 +1,6 @@
 """What the Timing page shows, from timing reports: plot-ready series, the ceiling, GPU/CPU speedup.
 
-    from lnorm_core import timing_view as tv
+    from lnorm_app.models import timing as tv
     sources = tv.shipped_sources() + [tv.upload_source(data, "gpu.json")]
     lines = tv.series(sources, kind="layer", dtype="float32", metric="median_s")
     ups = tv.speedups(sources, kind="layer", dtype="float32")   # each with its crossover size
@@ -19,11 +19,9 @@ from pathlib import Path
 
 import torch
 
-from . import timing
-from .errors import InputError
-from .spec import CLASS_NAMES
+from lnorm_core import CLASS_NAMES, InputError, timing
 
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "timing"  # recordings shipped with the app
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "timing"  # recordings shipped with the app
 
 # A run from the page, on a shared server with about 1 GB: at most 2**22 elements (16 MiB of float32;
 # the manual and numpy implementations make a few copies of it), 20 s, short measurements.

@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 
-from .explore import explore
+from .models.explorer import explore
 
 PASTE_INLINE_MAX = 4096  # a pasted tensor up to this many elements is written into the code
 INPUT_FILE = "lnorm_input.npy"  # what the code loads when a paste is too large to inline

@@ -1,0 +1,155 @@
+"""What every page's figures share: panels of a tensor, the cell budget, grids of panels, colours.
+
+No builder computes a statistic: it is handed the numbers by the page models and only lays
+them out. No figure sends more than MAX_CELLS cells to the browser: larger data are cut to a
+part (leading slices) and strided, and the builder says so in the figure's title and in
+layout.meta["note"] (read with note_of).
+"""
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+MAX_CELLS = 250_000  # the most heatmap cells (or points) one figure sends to the browser
+DIVERGING = "RdBu_r"  # one diverging scale for input, output and differences, centred on 0
+GROUP_COLORS = [  # qualitative: neighbouring groups must look different
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+]
+
+
+# ---- shared helpers ------------------------------------------------------------------------
+
+
+def as_panels(a):
+    """Any array as a stack of 2-D panels (P, R, C): 1-D is one row, N-D facets over the leading dims."""
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return a.reshape(1, 1, 1)
+    if a.ndim == 1:
+        return a.reshape(1, 1, -1)
+    return a.reshape(-1, a.shape[-2], a.shape[-1])
+
+
+def panel_titles(shape, count):
+    """Titles of the first `count` panels of an array of `shape`: its leading index, e.g. 'x[1, 0]'."""
+    lead = tuple(shape[:-2])
+    if not lead:
+        return ["x"] if len(shape) == 2 else ["x (1-D)"]
+    titles = []
+    for i in range(count):
+        idx = np.unravel_index(i, lead)
+        titles.append("[" + ", ".join(str(int(j)) for j in idx) + ", :, :]")
+    return titles
+
+
+def limit_panels(panels, max_cells=MAX_CELLS, max_panels=12):
+    """(panels kept, row stride, col stride, note): at most max_panels panels and max_cells cells.
+
+    Keeps the leading panels and strides rows and columns evenly; `note` says what was
+    left out, or is "" when everything is shown.
+    """
+    p, r, c = panels.shape
+    keep = min(p, max_panels)
+    stride = 1
+    while keep * math.ceil(r / stride) * math.ceil(c / stride) > max_cells:
+        stride += 1
+    shown = panels[:keep, ::stride, ::stride]
+    notes = []
+    if keep < p:
+        notes.append(f"the first {keep} of {p} slices")
+    if stride > 1:
+        notes.append(f"one row and column in every {stride}")
+    return shown, stride, ", ".join(notes)
+
+
+def symmetric_range(*arrays):
+    """(-m, m) with m the largest finite |value| in the arrays: a diverging scale centred on 0."""
+    m = 0.0
+    for a in arrays:
+        a = np.asarray(a, dtype=np.float64)
+        finite = a[np.isfinite(a)]
+        if finite.size:
+            m = max(m, float(np.abs(finite).max()))
+    return (-m, m) if m > 0 else (-1.0, 1.0)
+
+
+def note_of(fig):
+    """What a figure leaves out ("" when it shows everything): builders put it in layout.meta."""
+    meta = fig.layout.meta
+    return meta.get("note", "") if isinstance(meta, dict) else ""
+
+def _ordinal(n):
+    """2 -> '2nd', 3 -> '3rd', 11 -> '11th'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _rows_layout(rows, panel_px, gap_px, extra_px):
+    """(vertical_spacing, figure height) for rows of panel_px-high panels gap_px apart, plus margins."""
+    plot_px = rows * panel_px + (rows - 1) * gap_px
+    return (gap_px / plot_px if rows > 1 else 0.0), plot_px + extra_px
+
+
+def _grid(count, max_cols):
+    """(rows, cols) of a grid of count panels."""
+    cols = min(count, max_cols)
+    return math.ceil(count / cols), cols
+
+
+def _domain(low, high):
+    """[low, high] clamped to [0, 1]: rounding in a grid's arithmetic can leave -5.6e-17, which plotly refuses."""
+    return [min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)]
+
+
+def _panel_axes(count, cols, titles=None, hspace=0.06, vspace=0.12):
+    """(layout, [(xref, yref)]): count panels in a grid cols wide, with titles; make_subplots is ~10x slower."""
+    rows = math.ceil(count / cols)
+    w = (1 - hspace * (cols - 1)) / cols
+    h = (1 - vspace * (rows - 1)) / rows
+    layout, refs, annotations = {}, [], []
+    for i in range(count):
+        r, c = divmod(i, cols)
+        n = "" if i == 0 else str(i + 1)
+        x0, y1 = c * (w + hspace), 1 - r * (h + vspace)
+        layout[f"xaxis{n}"] = dict(domain=_domain(x0, x0 + w), anchor=f"y{n}")
+        layout[f"yaxis{n}"] = dict(domain=_domain(y1 - h, y1), anchor=f"x{n}")
+        refs.append((f"x{n}", f"y{n}"))
+        if titles:
+            annotations.append(dict(text=titles[i], x=x0 + w / 2, y=y1, xref="paper", yref="paper",
+                                    xanchor="center", yanchor="bottom", showarrow=False))
+    layout["annotations"] = annotations
+    return layout, refs
+
+
+def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, customdata=None, max_panels=6):
+    """A grid of heatmaps of `values` (any shape), one per leading index, at most MAX_CELLS cells.
+
+    values: the numbers to colour (non-finite ones are left blank); customdata: an array of the same
+    shape shown in the hover. coloraxis: plotly's coloraxis settings (colorscale, cmin, cmax, ticks).
+    The axes carry the true row and column indices, so a strided view still names its cells.
+    """
+    shape = np.shape(values)
+    shown, stride, note = limit_panels(as_panels(values), max_panels=max_panels)
+    extra, _, _ = limit_panels(as_panels(customdata), max_panels=max_panels) if customdata is not None else (None,) * 3
+    count = shown.shape[0]
+    cols = min(count, 3)
+    rows = math.ceil(count / cols)
+    titles = panel_titles(shape, count) if count > 1 else None
+    col_idx = np.arange(as_panels(values).shape[2])[::stride]  # the true indices of the kept columns
+    row_idx = np.arange(as_panels(values).shape[1])[::stride]
+    layout, refs = _panel_axes(count, cols, titles, vspace=min(0.12, 0.4 / rows))
+    fig = go.Figure([go.Heatmap(z=np.where(np.isfinite(shown[i]), shown[i], np.nan),  # inf/NaN: blank cells
+                                x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], coloraxis="coloraxis",
+                                hovertemplate=hovertemplate, customdata=None if extra is None else extra[i])
+                     for i in range(count)], layout=layout)
+    fig.update_yaxes(autorange="reversed", dtick=1 if len(row_idx) <= 16 else None)  # row 0 on top, as printed
+    fig.update_xaxes(dtick=1 if len(col_idx) <= 16 else None)  # whole indices, no half-way ticks
+    fig.update_layout(
+        title=title + (f" — showing {note}" if note else ""),
+        meta={"note": note},
+        coloraxis=dict(colorbar=dict(title=colorbar_title), **coloraxis),
+        height=min(900, 140 + 260 * rows) if len(shape) > 1 else 220,
+        margin=dict(t=80, b=40),
+    )
+    return fig

@@ -1,0 +1,313 @@
+"""The Explorer's figures: the groups as heatmaps, the GroupNorm cube, input to output on one scale."""
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .common import (
+    DIVERGING,
+    GROUP_COLORS,
+    MAX_CELLS,
+    _grid,
+    _ordinal,
+    _rows_layout,
+    as_panels,
+    limit_panels,
+    panel_titles,
+    symmetric_range,
+)
+
+MAX_CUBE_POINTS = 20_000  # the 3-D view's markers: more make the browser crawl
+_MAX_BANDS = 1000  # up to this many groups the colour scale has one band per group id
+_TEXT_CELLS = 300  # a figure with at most this many cells also writes each cell's number
+_COMPACT_CELLS = 20_000  # above this many cells, hover data travel as float32 (7 digits)
+
+
+def _dim_names(kind, ndim):
+    """What each dim is called: N, C, then L / H, W / D, H, W for (N, C, *) norms; else batch, seq, dim."""
+    if kind in ("batch", "instance", "group"):
+        spatial = {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
+        return ["N", "C"] + spatial.get(ndim - 2, [f"S{i}" for i in range(1, ndim - 1)])
+    return {1: ["dim"], 2: ["batch", "dim"], 3: ["batch", "seq", "dim"]}.get(ndim, [f"d{i}" for i in range(ndim)])
+
+
+def _stat_names(spec):
+    """The names of a group's two statistics: mean and var, or RMSNorm's mean square, or running ones."""
+    if spec.uses_running_stats:
+        return "running mean", "running var"
+    return ("mean", "var") if spec.centers else ("mean", "mean square")
+
+
+def _compact(a, cells):
+    """Hover data as float32 when the figure is large (half the bytes), float64 otherwise."""
+    return np.asarray(a, dtype=np.float32 if cells > _COMPACT_CELLS else np.float64)
+
+
+def _group_colorscale(n_groups):
+    """A discrete colour scale for z = group id in [-0.5, n - 0.5]: one band per group, colours cycling."""
+    scale = []
+    for g in range(n_groups):
+        color = GROUP_COLORS[g % len(GROUP_COLORS)]
+        scale += [[g / n_groups, color], [(g + 1) / n_groups, color]]
+    return scale
+
+
+def _slice_view(shape, first, count, max_cells):
+    """Which 2-D slices to draw: (first, kept, stride, note, titles) for at most `count` slices and max_cells cells."""
+    panels = as_panels(np.broadcast_to(np.False_, shape))  # only the layout: no memory behind it
+    total = panels.shape[0]
+    first = int(min(max(first, 0), total - 1))
+    _, stride, _ = limit_panels(panels[first:first + count], max_cells, count)
+    kept = min(count, total - first)
+    notes = []
+    if kept < total:
+        notes.append(f"slices {first + 1}–{first + kept} of {total}" if kept > 1 else f"slice {first + 1} of {total}")
+    if stride > 1:
+        notes.append(f"every {_ordinal(stride)} row and column")
+    titles = [("x" + t) if t.startswith("[") else t for t in panel_titles(shape, first + kept)[first:]]
+    return first, kept, stride, ", ".join(notes), titles
+
+
+def _panels(a, first, kept, stride):
+    """The chosen slices of a, strided: (kept, rows, cols)."""
+    return as_panels(a)[first:first + kept, ::stride, ::stride]
+
+
+def _index_template(shape, title):
+    """The hover's index of a cell, e.g. 'x[1, 0, %{y}, %{x}]' for the panel titled 'x[1, 0, :, :]'."""
+    if len(shape) == 1:
+        return "x[%{x}]"
+    if len(shape) == 2:
+        return "x[%{y}, %{x}]"
+    return title.replace(":, :]", "%{y}, %{x}]")
+
+
+def _axis_titles(spec, shape):
+    """(row axis title, column axis title) of every panel: the last two dims' names and indices."""
+    names = _dim_names(spec.kind, len(shape))
+    if len(shape) == 1:
+        return "", f"{names[0]} (dim 0)"
+    k = len(shape)
+    return f"{names[k - 2]} (dim {k - 2})", f"{names[k - 1]} (dim {k - 1})"
+
+
+def group_map(e, max_cells=MAX_CELLS, max_panels=12):
+    """The reduction groups of an Exploration as heatmaps: one panel per 2-D slice, each cell coloured by its group.
+
+    z is each cell's group id (above _MAX_BANDS groups, the id modulo the colours; the
+    hover always says the id). The hover shows the index, the value, the group and the
+    group's mean and variance. At most max_panels slices and max_cells cells.
+    """
+    spec, shape = e.spec, e.x.shape
+    first, kept, stride, note, titles = _slice_view(shape, 0, max_panels, max_cells)
+    ids = _panels(e.f.ids, first, kept, stride)
+    values = _panels(e.x, first, kept, stride)
+    cells = ids.size
+    many = e.n_groups > _MAX_BANDS
+    z = ids % len(GROUP_COLORS) if many else ids
+    n_bands = len(GROUP_COLORS) if many else e.n_groups
+    mean_name, var_name = _stat_names(spec)
+    # per cell: value, group, and its group's statistics (looked up by id, nothing computed)
+    custom = _compact(np.stack([values, ids, e.f.mean[ids], e.f.var[ids]], axis=-1), cells)
+    rows, cols = _grid(kept, 4)
+    panel_h = min(420, max(150, 28 * ids.shape[1]))
+    gap, height = _rows_layout(rows, panel_h, gap_px=70, extra_px=160)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles if len(titles) > 1 else None,
+                        horizontal_spacing=0.04, vertical_spacing=gap)
+    show_text = cells <= _TEXT_CELLS and not many
+    for k in range(kept):
+        r, c = divmod(k, cols)
+        hover = (f"{_index_template(shape, titles[k])}<br>value %{{customdata[0]:.6g}}<br>"
+                 f"group %{{customdata[1]:.0f}}<br>group {mean_name} %{{customdata[2]:.6g}}<br>"
+                 f"group {var_name} %{{customdata[3]:.6g}}<extra></extra>")
+        fig.add_trace(go.Heatmap(
+            z=z[k], x=np.arange(0, ids.shape[2] * stride, stride), y=np.arange(0, ids.shape[1] * stride, stride),
+            customdata=custom[k], hovertemplate=hover, zmin=-0.5, zmax=n_bands - 0.5,
+            colorscale=_group_colorscale(n_bands), xgap=1 if cells <= 5000 else 0, ygap=1 if cells <= 5000 else 0,
+            showscale=k == 0 and not many and n_bands <= 12,  # a key of 10 colours for 1000s of ids misleads
+            colorbar=dict(title=dict(text="group"), tickvals=list(range(n_bands)),
+                          ticktext=[f"group {g}" for g in range(n_bands)]),
+            texttemplate="g%{z}" if show_text else None, name=titles[k],
+        ), row=r + 1, col=c + 1)
+    row_title, col_title = _axis_titles(spec, shape)
+    fig.update_yaxes(autorange="reversed")
+    for r in range(rows):
+        fig.update_yaxes(title_text=row_title, row=r + 1, col=1)
+    for c in range(cols):
+        fig.update_xaxes(title_text=col_title, row=rows, col=c + 1)
+    title = f"{e.n_groups} group{'s' if e.n_groups != 1 else ''} of {e.group_size}: one colour per group"
+    if many:
+        title += f" (colours repeat every {len(GROUP_COLORS)} groups)"
+    if note:
+        title += f"<br><sup>showing {note}</sup>"
+    fig.update_layout(title=title, height=height, meta={"note": note},
+                      margin=dict(t=110, l=60, r=20, b=50))
+    return fig
+
+
+def _cube_shape(shape):
+    """x's shape as three axes (dim 0, dim 1, the rest merged): (N, C, H·W) or (batch, seq, dim)."""
+    if len(shape) == 1:
+        return (1, 1, shape[0])
+    if len(shape) == 2:
+        return (shape[0], shape[1], 1)
+    return (shape[0], shape[1], math.prod(shape[2:]))
+
+
+def _cube_names(kind, shape):
+    """The three axis titles of the cube, e.g. ('N (dim 0)', 'C (dim 1)', 'H·W (dims 2, 3)')."""
+    names = _dim_names(kind, len(shape))
+    if len(shape) == 1:
+        return "", "", f"{names[0]} (dim 0)"
+    rest = "·".join(names[2:])
+    dims = ", ".join(str(d) for d in range(2, len(shape)))
+    third = f"{rest} (dim{'s' if len(shape) > 3 else ''} {dims})" if rest else ""
+    return f"{names[0]} (dim 0)", f"{names[1]} (dim 1)", third
+
+
+def _cube_axis(title, size):
+    """A cube axis: its title, and a tick on every index when there are few (no 0.5 between samples)."""
+    return dict(title=dict(text=title), dtick=1 if size <= 12 else None, tickformat="d")
+
+
+def _strides(dims, budget):
+    """Strides for each axis of a grid of dims so that at most `budget` points remain, the longest axes first."""
+    strides = [1] * len(dims)
+    count = lambda: math.prod(math.ceil(d / s) for d, s in zip(dims, strides))  # noqa: E731
+    while count() > budget:
+        i = max(range(len(dims)), key=lambda j: math.ceil(dims[j] / strides[j]))
+        strides[i] += 1
+    return strides
+
+
+def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
+    """The GroupNorm paper's cube, live: x as (dim 0, dim 1, the rest merged), one marker per element.
+
+    Every group has its colour; group `selected` stands out, the others are faint. At most
+    max_points markers: the chosen group keeps up to half of them, the rest is a regular
+    sub-grid of the others (the title says so).
+    """
+    spec, shape = e.spec, e.x.shape
+    selected = int(min(max(selected, 0), e.n_groups - 1))
+    dims = _cube_shape(shape)
+    ids = e.f.ids.reshape(dims)
+    values = e.x.reshape(dims)
+    names = _cube_names(spec.kind, shape)
+    mean_name, var_name = _stat_names(spec)
+
+    mine = np.argwhere(ids == selected)  # (k, 3) the chosen group's coordinates
+    if len(mine) > max_points // 2:
+        mine = mine[np.linspace(0, len(mine) - 1, max_points // 2).astype(int)]
+    strides = _strides(dims, max_points - len(mine))
+    grid = np.stack(np.meshgrid(*(np.arange(0, d, s) for d, s in zip(dims, strides)), indexing="ij"), -1)
+    grid = grid.reshape(-1, 3)
+    others = grid[ids[tuple(grid.T)] != selected]
+    shown = len(mine) + len(others)
+    total = e.x.size
+
+    def trace(points, name, faint):
+        pid = ids[tuple(points.T)]
+        custom = np.stack([values[tuple(points.T)], pid, e.f.mean[pid], e.f.var[pid]], axis=-1)
+        size = 9 if shown <= 600 else 6 if shown <= 5000 else 3
+        n_colors = len(GROUP_COLORS)
+        return go.Scatter3d(
+            x=points[:, 1], y=points[:, 2], z=points[:, 0], mode="markers", name=name,
+            marker=dict(symbol="square", size=size if faint else size + 3, color=pid % n_colors,
+                        colorscale=_group_colorscale(n_colors), cmin=-0.5, cmax=n_colors - 0.5,
+                        opacity=0.25 if faint else 1.0,
+                        line=dict(width=1 if not faint and shown <= 2000 else 0, color="#222")),
+            customdata=_compact(custom, shown),
+            hovertemplate=(f"{names[0] or 'dim 0'} %{{z}}, {names[1] or 'dim 1'} %{{x}}, {names[2]} %{{y}}<br>"
+                           f"value %{{customdata[0]:.6g}}<br>group %{{customdata[1]:.0f}}<br>"
+                           f"group {mean_name} %{{customdata[2]:.6g}}<br>"
+                           f"group {var_name} %{{customdata[3]:.6g}}<extra>{name}</extra>"),
+        )
+
+    fig = go.Figure([trace(others, "other groups", True), trace(mine, f"group {selected}", False)])
+    note = f"{shown:,} of {total:,} elements (at most {max_points:,} markers)" if shown < total else ""
+    title = f"Group {selected} of {e.n_groups} in the cube {dims}: its {e.group_size} elements share one mean and variance"
+    if note:
+        title += f"<br><sup>showing {note}</sup>"
+    fig.update_layout(
+        title=title, height=620, meta={"note": note}, margin=dict(t=90, l=0, r=0, b=0),
+        legend=dict(orientation="h", yanchor="bottom", y=0.0, x=0.0),
+        scene=dict(aspectmode="cube",
+                   xaxis=_cube_axis(names[1], dims[1]), yaxis=_cube_axis(names[2], dims[2]),
+                   zaxis=dict(_cube_axis(names[0], dims[0]), autorange="reversed")),  # sample 0 on top
+    )
+    return fig
+
+
+def _nonfinite_marks(panel, xs, ys, max_marks=2000):
+    """A scatter that writes NaN, inf or -inf on the cells a heatmap leaves blank (None if there are none)."""
+    rows, cols = np.nonzero(~np.isfinite(panel))
+    if rows.size == 0:
+        return None
+    rows, cols = rows[:max_marks], cols[:max_marks]
+    words = np.where(np.isnan(panel[rows, cols]), "NaN", np.where(panel[rows, cols] > 0, "inf", "-inf"))
+    return go.Scatter(x=xs[cols], y=ys[rows], mode="text", text=words, textfont=dict(color="#b00020", size=12),
+                      hovertemplate="%{text}: a non-finite value poisons its group<extra></extra>",
+                      showlegend=False)
+
+
+def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
+    """Input, the group statistics, the normalized x_hat and the output y, side by side.
+
+    One row per 2-D slice (max_slices of them, from slice `first`), one column per stage,
+    all on one diverging colour scale centred on 0. The statistics are drawn per element
+    (each cell shows its group's). RMSNorm has no mean column: it subtracts none.
+    """
+    spec, shape, f = e.spec, e.x.shape, e.f
+    mean_name, var_name = _stat_names(spec)
+    stages = [("input x", e.x, None), (f"group {mean_name}", None, f.mean), (f"group {var_name}", None, f.var),
+              ("normalized x̂", f.x_hat, None),
+              ("output y = x̂·weight + bias" if spec.has_bias else "output y = x̂·weight" if spec.has_weight
+               else "output y (no affine: = x̂)", f.y, None)]
+    if not spec.centers:
+        stages.pop(1)
+    n_stages = len(stages)
+    first, kept, stride, note, titles = _slice_view(shape, first, max_slices, max_cells // n_stages)
+    ids = _panels(f.ids, first, kept, stride)
+    shown = [(name, _panels(a, first, kept, stride) if a is not None else per_group[ids])
+             for name, a, per_group in stages]  # per-group statistics looked up per cell by id
+    lo, hi = symmetric_range(*(a for _, a in shown))
+    cells = ids.size * n_stages
+    show_text = cells <= _TEXT_CELLS
+    panel_h = min(360, max(150, 28 * ids.shape[1]))
+    gap, height = _rows_layout(kept, panel_h, gap_px=24, extra_px=170)
+    fig = make_subplots(rows=kept, cols=n_stages, column_titles=[name for name, _ in shown],
+                        horizontal_spacing=0.02, vertical_spacing=gap)
+    xs = np.arange(0, ids.shape[2] * stride, stride)
+    ys = np.arange(0, ids.shape[1] * stride, stride)
+    group_of = ids.astype(np.int32)
+    for k in range(kept):
+        index = _index_template(shape, titles[k])
+        for j, (name, a) in enumerate(shown):
+            fig.add_trace(go.Heatmap(
+                z=_compact(a[k], cells), x=xs, y=ys, coloraxis="coloraxis", customdata=group_of[k],
+                hovertemplate=f"{index}<br>{name}: %{{z:.6g}}<br>group %{{customdata}}<extra></extra>",
+                texttemplate="%{z:.2f}" if show_text else None, xgap=1 if cells <= 5000 else 0,
+                ygap=1 if cells <= 5000 else 0,
+            ), row=k + 1, col=j + 1)
+            marks = _nonfinite_marks(a[k], xs, ys)
+            if marks is not None:
+                fig.add_trace(marks, row=k + 1, col=j + 1)
+    row_title, col_title = _axis_titles(spec, shape)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(showticklabels=False)
+    for r in range(kept):
+        slice_title = f"<b>{titles[r]}</b><br>{row_title}" if len(shape) > 2 else row_title
+        fig.update_yaxes(title_text=slice_title, showticklabels=True, row=r + 1, col=1)
+    fig.update_xaxes(showticklabels=False)
+    for c in range(n_stages):
+        fig.update_xaxes(title_text=col_title, showticklabels=True, row=kept, col=c + 1)
+    title = "From input to output, on one colour scale (the statistics drawn on every element of their group)"
+    if note:
+        title += f"<br><sup>showing {note}</sup>"
+    fig.update_layout(
+        title=title, height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50),
+        coloraxis=dict(colorscale=DIVERGING, cmin=lo, cmax=hi, colorbar=dict(title=dict(text="value"))),
+    )
+    return fig

@@ -1,0 +1,127 @@
+"""The Timing page's figures: time and GB/s against size, the ceilings, the GPU speedup."""
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+IMPL_COLORS = {"native": "#4e79a7", "manual": "#f28e2b", "manual_var_mean": "#e15759", "numpy": "#59a14f",
+               "compiled": "#b07aa1", "copy": "#7f7f7f"}
+_DEVICE_MARKERS = {"cpu": "circle", "cuda": "square", "mps": "diamond"}
+_SOURCE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")  # one per (source, device) line group
+
+
+def _impl_label(impl):
+    """A legend entry: the implementation's name, the copy said as what it is."""
+    return "copy at each size" if impl == "copy" else impl
+
+
+def _line_groups(lines):
+    """{(source, device): dash}: each source and device draws its lines in its own dash."""
+    keys = list(dict.fromkeys((s.source, s.device) for s in lines))
+    return {k: _SOURCE_DASHES[i % len(_SOURCE_DASHES)] for i, k in enumerate(keys)}
+
+
+def _size_axis(fig, sizes):
+    """The x axis of every timing figure: elements per tensor, log, a tick at each size measured (2^k)."""
+    ticks = sorted(set(int(n) for n in sizes))
+    fig.update_xaxes(type="log", title="elements per tensor (log scale)", tickvals=ticks,
+                     ticktext=[f"2<sup>{n.bit_length() - 1}</sup>" if n & (n - 1) == 0 else f"{n:,}" for n in ticks])
+
+
+def _series_traces(fig, lines, hover_value):
+    """One Scatter per Series: x its sizes, y its values as given; colour by impl, dash by (source, device)."""
+    dashes = _line_groups(lines)
+    for s in lines:
+        group = f"{s.device} · {s.source}"
+        fractions = [np.nan if f is None else f for f in s.fractions]
+        fig.add_trace(go.Scatter(
+            x=list(s.sizes), y=[np.nan if v is None else v for v in s.values], name=_impl_label(s.impl),
+            mode="lines+markers", legendgroup=group, legendgrouptitle_text=group,
+            line=dict(color=IMPL_COLORS.get(s.impl, "#333"), dash=dashes[(s.source, s.device)],
+                      width=1.5 if s.impl == "copy" else 2.5),
+            marker=dict(symbol=_DEVICE_MARKERS.get(s.device, "circle"), size=7),
+            customdata=np.array([[shape, f] for shape, f in zip(s.shapes, fractions)], dtype=object),
+            meta={"source": s.source, "device": s.device, "impl": s.impl, "kind": s.kind},
+            hovertemplate=f"{_impl_label(s.impl)} on {group}<br>%{{x:,}} elements %{{customdata[0]}}<br>"
+                          f"{hover_value}<extra></extra>"))
+
+
+def timing_time_figure(lines, title="Time per call"):
+    """Median time per call against the size, log-log: one line per Series (timing_view.series, median_s)."""
+    fig = go.Figure()
+    _series_traces(fig, lines, "median %{y:.3s}s")
+    _size_axis(fig, [n for s in lines for n in s.sizes])
+    fig.update_yaxes(type="log", title="median time per call (log scale)", tickformat="~s", ticksuffix="s", dtick=1)
+    fig.update_layout(title=title, height=480, legend=dict(groupclick="toggleitem"), margin=dict(t=60, b=50),
+                      hovermode="closest")
+    return fig
+
+
+def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth against the copy ceiling"):
+    """GB/s against the size: one line per Series (gbps), each ceiling a horizontal line.
+
+    ceilings: timing_view.Ceiling's: the measured copy at the largest size (dashed, its
+    device's colour group) and the datasheet peak where known (dotted), across the sizes shown.
+    """
+    fig = go.Figure()
+    _series_traces(fig, lines, "%{y:.3g} GB/s, %{customdata[1]:.0%} of the copy at this size")
+    sizes = [n for s in lines for n in s.sizes]
+    span = [min(sizes), max(sizes)] if sizes else [2**8, 2**22]
+    for c in ceilings:
+        group = f"{c.device} · {c.source}"
+        fig.add_trace(go.Scatter(
+            x=span, y=[c.gbps, c.gbps], mode="lines", name=f"ceiling {c.gbps:.3g} GB/s (copy, largest size)",
+            legendgroup=group, legendgrouptitle_text=group, line=dict(color="#333", dash="dash", width=1.5),
+            meta={"ceiling": "measured", "source": c.source, "device": c.device},
+            hovertemplate=f"ceiling on {group}: the copy at the largest size, {c.gbps:.3g} GB/s<extra></extra>"))
+        if c.datasheet_gbps:
+            fig.add_trace(go.Scatter(
+                x=span, y=[c.datasheet_gbps, c.datasheet_gbps], mode="lines",
+                name=f"datasheet peak {c.datasheet_gbps:.0f} GB/s", legendgroup=group, legendgrouptitle_text=group,
+                line=dict(color="#333", dash="dot", width=1.5),
+                meta={"ceiling": "datasheet", "source": c.source, "device": c.device},
+                hovertemplate=f"{c.name}: datasheet peak {c.datasheet_gbps:.0f} GB/s<extra></extra>"))
+    _size_axis(fig, sizes)
+    fig.update_yaxes(type="log", title="GB/s = 2 · bytes of x / median time (log scale)", dtick=1)
+    fig.update_layout(title=title, height=480, legend=dict(groupclick="toggleitem"), margin=dict(t=60, b=50),
+                      hovermode="closest")
+    return fig
+
+
+def timing_speedup_figure(speedups, title="GPU speedup over the CPU"):
+    """CPU time / GPU time against the size (timing_view.speedups): above 1 the GPU is faster.
+
+    One line per Speedup with y its ratios as given; a dashed line at 1; a marker at each crossover.
+    """
+    fig = go.Figure()
+    sizes = [n for s in speedups for n in s.sizes]
+    span = [min(sizes), max(sizes)] if sizes else [2**8, 2**22]
+    fig.add_trace(go.Scatter(x=span, y=[1, 1], mode="lines", name="same speed", line=dict(color="#999", dash="dash"),
+                             hoverinfo="skip"))
+    for s in speedups:
+        cpu = "" if s.cpu_source == s.gpu_source else f", CPU: {s.cpu_source}"
+        name = f"{s.impl} · {s.device} · {s.gpu_source}{cpu}"
+        fig.add_trace(go.Scatter(
+            x=list(s.sizes), y=list(s.ratio), name=name, mode="lines+markers",
+            line=dict(color=IMPL_COLORS.get(s.impl, "#333"), width=2.5),
+            customdata=np.stack([s.cpu_s, s.gpu_s], axis=-1),
+            meta={"gpu_source": s.gpu_source, "cpu_source": s.cpu_source, "device": s.device, "impl": s.impl},
+            hovertemplate=f"{name}<br>%{{x:,}} elements<br>CPU %{{customdata[0]:.3s}}s, GPU "
+                          "%{customdata[1]:.3s}s<br>speedup %{y:.3g}×<extra></extra>"))
+        if s.crossover is not None:
+            fig.add_trace(go.Scatter(
+                x=[s.crossover], y=[dict(zip(s.sizes, s.ratio))[s.crossover]], mode="markers", showlegend=False,
+                marker=dict(symbol="star", size=14, color=IMPL_COLORS.get(s.impl, "#333"),
+                            line=dict(color="#000", width=1)),
+                meta={"crossover": s.crossover, "impl": s.impl},
+                hovertemplate=f"{name}: the GPU is faster from %{{x:,}} elements on<extra></extra>"))
+    _size_axis(fig, sizes)
+    ratios = [r for s in speedups for r in s.ratio if r > 0 and math.isfinite(r)] + [1.0]
+    lo, hi = math.floor(math.log10(min(ratios))), math.ceil(math.log10(max(ratios)))
+    ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 5)
+             if min(ratios) / 2 <= m * 10.0**k <= max(ratios) * 2]  # 0.5×, 1×, 2×, 5×, ...: never a bare digit
+    fig.update_yaxes(type="log", title="CPU time / GPU time (log scale; above 1: the GPU is faster)",
+                     tickvals=ticks, ticktext=[f"{t:g}×" for t in ticks])
+    fig.update_layout(title=title, height=440, margin=dict(t=60, b=50), legend=dict(orientation="h", y=-0.2))
+    return fig
