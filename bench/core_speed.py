@@ -25,7 +25,7 @@ REPEATS = 7
 
 def spec_and_shape(kind, numel):
     """A spec and a shape of numel elements: (rows, 1024) for layer/rms, (N, 64, H, W) otherwise."""
-    if kind in ("layer", "rms"):
+    if lc.KIND_TABLE[kind].trailing:
         return lc.NormSpec(kind, normalized_shape=(1024,), eps=1e-5), (numel // 1024, 1024)
     n, c = 8, 64
     hw = numel // (n * c)

@@ -8,7 +8,7 @@ the weight and bias.
 import hashlib
 from dataclasses import dataclass, fields
 
-from lnorm_core import InputError, NormSpec, check_shape, parse_tensor, seeded_tensor
+from lnorm_core import KIND_TABLE, InputError, NormSpec, check_shape, parse_tensor, seeded_tensor
 
 SOURCES = ("random", "paste")
 DISTS = ("normal", "uniform")
@@ -58,7 +58,7 @@ class Config:
 
     def spec(self):
         """The NormSpec the controls describe (InputError where a parameter is invalid)."""
-        if self.kind in ("layer", "rms"):
+        if self.kind in KIND_TABLE and KIND_TABLE[self.kind].trailing:
             return NormSpec(self.kind, normalized_shape=self.normalized_shape, eps=self.eps,
                             elementwise_affine=self.affine)
         if self.kind == "group":

@@ -21,6 +21,8 @@ from functools import partial
 
 import numpy as np
 
+from lnorm_core import layout
+
 from .models.explorer import explore
 
 PASTE_INLINE_MAX = 4096  # a pasted tensor up to this many elements is written into the code
@@ -39,8 +41,8 @@ def _module_class(spec, ndim):
     InstanceNorm1d/2d/3d take (N, C, *) with 1/2/3 spatial dims; they read (C, L)
     or (C, H, W) as an unbatched input, so a 2-D input has no InstanceNorm class.
     """
-    if spec.kind in ("layer", "rms", "group"):
-        return {"layer": "LayerNorm", "rms": "RMSNorm", "group": "GroupNorm"}[spec.kind]
+    if spec.kind not in ("batch", "instance"):  # one class for every input: LayerNorm, RMSNorm, GroupNorm
+        return spec.class_name
     n_spatial = ndim - 2
     if spec.kind == "batch" and 0 <= n_spatial <= 3:
         return f"BatchNorm{max(n_spatial, 1)}d"
@@ -61,7 +63,7 @@ def module_code(spec, shape, short=False, dtype=None):
     cls = _module_class(spec, len(shape))
     if cls is None:
         return f"F.{spec.kind}_norm"
-    if spec.kind in ("layer", "rms"):
+    if spec.info.trailing:
         args = [repr(tuple(spec.normalized_shape))]
         more = [f"eps={spec.eps!r}", f"elementwise_affine={spec.elementwise_affine}"]
     elif spec.kind == "group":
@@ -188,7 +190,7 @@ def torch_code(config):
     lines.append("")
     if cls is not None:
         lines.append(f"layer = {module_code(spec, shape, dtype='torch.float64')}")
-        if spec.kind in ("batch", "instance") and not spec.training:
+        if spec.info.running_stats and not spec.training:
             lines.append("layer.eval()  # eval mode" + (": normalize with running_mean and running_var"
                                                         if spec.track_running_stats else ""))
         lines += _param_lines(config, spec, spec.param_shape(shape), "torch")
@@ -230,7 +232,7 @@ def _functional_lines(config, spec, shape):
 
 def _pooling_lines(spec, shape):
     """(comment, lines that set rows (G, n) from x, the expression that puts x_hat rows back in x's shape)."""
-    if spec.kind in ("layer", "rms"):
+    if spec.info.trailing:
         k = len(spec.normalized_shape)
         size = math.prod(shape[-k:])
         groups = math.prod(shape) // size
@@ -259,9 +261,7 @@ def _pooling_lines(spec, shape):
 
 def _affine_shape(spec, shape):
     """The shape weight and bias broadcast in against x: normalized_shape, or (1, C, 1, ...)."""
-    if spec.kind in ("layer", "rms"):
-        return tuple(spec.normalized_shape)
-    return (1, shape[1]) + (1,) * (len(shape) - 2)
+    return tuple(layout(spec, shape).param_broadcast)
 
 
 def numpy_code(config):

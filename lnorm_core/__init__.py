@@ -17,33 +17,29 @@ Bad input raises lc.InputError, a ValueError with a message a person can act on.
 
 from .compare import TOLERANCES, Comparison, compare, ulp
 from .diagnosis import mistake_combinations, which_mistake
-from .equivalence import (
-    Equivalent,
-    equivalents,
-    outputs_equal,
-    param_ids,
-    same_partition,
-)
+from .equivalence import Equivalent, equivalents, outputs_equal, param_ids, same_partition
 from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
 from .manual import (
     MISTAKES,
     Forward,
     RunningStats,
+    backward,
     forward,
     manual_backward,
     manual_forward,
     running_stats_step,
 )
 from .reference import DTYPES, available_devices, torch_backward, torch_forward
-from .spec import CLASS_NAMES, KINDS, NormSpec, group_ids, reduction_layout
+from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
 from .tensors import check_shape, parse_shape, parse_tensor, seeded_tensor
 from .variance import ALGORITHMS, error_sweep, variance
 
 __all__ = [
-    "ALGORITHMS", "CLASS_NAMES", "Comparison", "DTYPES", "Equivalent", "Forward", "InputError", "KINDS",
-    "MAX_DIMS", "MAX_ELEMENTS", "MAX_NESTING", "MAX_PASTE_CHARS", "MISTAKES", "NormSpec", "RunningStats",
-    "TOLERANCES", "available_devices", "check_shape", "compare", "equivalents", "error_sweep", "forward",
-    "group_ids", "manual_backward", "manual_forward", "outputs_equal", "param_ids", "parse_shape",
-    "parse_tensor", "reduction_layout", "running_stats_step", "same_partition", "seeded_tensor",
-    "torch_backward", "torch_forward", "ulp", "variance", "which_mistake", "mistake_combinations",
+    "ALGORITHMS", "CLASS_NAMES", "DTYPES", "KIND_TABLE", "KINDS", "MAX_DIMS", "MAX_ELEMENTS", "MAX_NESTING",
+    "MAX_PASTE_CHARS", "MISTAKES", "TOLERANCES", "available_devices", "backward", "check_shape", "compare",
+    "Comparison", "Equivalent", "equivalents", "error_sweep", "forward", "Forward", "group_ids", "InputError",
+    "Kind", "layout", "Layout", "manual_backward", "manual_forward", "mistake_combinations", "NormSpec",
+    "outputs_equal", "param_ids", "parse_shape", "parse_tensor", "reduction_layout", "running_stats_step",
+    "RunningStats", "same_partition", "seeded_tensor", "torch_backward", "torch_forward", "ulp", "variance",
+    "which_mistake",
 ]

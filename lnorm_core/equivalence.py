@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .spec import NormSpec, group_ids
+from .spec import KIND_TABLE, NormSpec, group_ids, layout
 
 
 def same_partition(ids_a, ids_b):
@@ -32,13 +32,9 @@ def param_ids(spec, shape):
     """Which weight entry scales each element (an int array of shape), or None without affine."""
     if not spec.has_weight:
         return None
-    shape = tuple(shape)
-    if spec.kind in ("layer", "rms"):
-        k = len(spec.normalized_shape)
-        trailing = np.arange(math.prod(shape[-k:])).reshape(shape[-k:])  # one entry per normalized element
-        return np.broadcast_to(trailing, shape)
-    channel = np.arange(shape[1]).reshape((1, shape[1]) + (1,) * (len(shape) - 2))  # one entry per channel
-    return np.broadcast_to(channel, shape)
+    lay = layout(spec, tuple(shape))
+    entries = np.arange(math.prod(lay.param_shape)).reshape(lay.param_broadcast)  # one id per weight entry
+    return np.broadcast_to(entries, lay.shape)  # normalized_shape along the trailing dims, or (C,) along dim 1
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,7 @@ class Equivalent:
 def _candidates(shape):
     """Every spec that is valid on shape: each kind with each of its parameter choices."""
     for k in range(1, len(shape) + 1):
-        for kind in ("layer", "rms"):
+        for kind in (kind for kind, info in KIND_TABLE.items() if info.trailing):
             yield NormSpec(kind, normalized_shape=shape[-k:])
     if len(shape) >= 2:
         yield NormSpec("batch")

@@ -1,7 +1,7 @@
 """The hand computation of every normalization, forward and backward, in numpy.
 
 One recipe serves all five kinds, because each of them is the same three steps
-on a different grouping of the elements (see spec.reduction_layout):
+on a different grouping of the elements (see spec.layout):
 
     pool  x into rows, one reduction group a row     (*x.shape) -> (G, n)
     stats per row: mean, then the mean of squared deviations (two passes)
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .spec import layout_ids, pool, reduction_layout, unpool
+from .spec import Layout, layout
 
 Mistake = namedtuple("Mistake", "description wrong fix")
 
@@ -65,6 +65,10 @@ class Forward:
     mean, var, rstd: one value per group, shape (G,) (mean is 0 for RMSNorm, var is
     then the mean square; with running statistics they are the running ones).
     ids: the group of each element (x's shape), so stat[ids] draws a statistic per element.
+    layout: the spec's Layout of x (how it pools, where its parameters run): the backward
+    takes it from here, with x_hat and rstd, instead of computing them again.
+    uses_running_stats: whether the statistics were the running ones (eval mode).
+    centers: whether the mean was subtracted (every kind but RMSNorm).
     """
 
     y: np.ndarray
@@ -73,6 +77,9 @@ class Forward:
     var: np.ndarray
     rstd: np.ndarray
     ids: np.ndarray
+    layout: Layout = None
+    uses_running_stats: bool = False
+    centers: bool = True
 
     def per_element(self, stat):
         """A per-group statistic (G,) spread over x's shape, e.g. f.per_element(f.mean)."""
@@ -100,22 +107,19 @@ def _check_mistakes(mistakes):
 
 
 def _layout(spec, shape, mistakes):
-    """The pooling for spec, or, for the whole_sample mistake, every dim but the batch dim."""
-    if "whole_sample" in mistakes:
-        shape = spec.check(shape)  # the mistake is in the hand computation, the spec is still torch's
-        total = int(np.prod(shape))
-        n_batch = shape[0] if len(shape) > 1 else 1  # (N, *rest) -> (N, prod(rest)); a 1-D x is one sample
-        return tuple(range(len(shape))), n_batch, total // n_batch
-    return reduction_layout(spec, shape)
+    """The Layout of spec, or, for the whole_sample mistake, one that pools every dim but the batch dim."""
+    lay = layout(spec, shape)
+    if "whole_sample" in mistakes:  # the mistake is in the hand computation, the parameters are still torch's
+        total = int(np.prod(lay.shape))
+        n_batch = lay.shape[0] if len(lay.shape) > 1 else 1  # (N, *rest) -> (N, prod(rest)); a 1-D x is one sample
+        return Layout(lay.shape, tuple(range(len(lay.shape))), n_batch, total // n_batch, lay.param_shape,
+                      lay.param_axes, lay.param_broadcast)
+    return lay
 
 
-def _params(spec, shape, weight, bias, dtype):
+def _params(spec, lay, weight, bias, dtype):
     """weight and bias as arrays that broadcast against x (None where the spec has none)."""
-    pshape = spec.param_shape(shape)
-    if spec.kind in ("layer", "rms"):
-        bshape = pshape  # trailing dims broadcast as they are
-    else:
-        bshape = (1, shape[1]) + (1,) * (len(shape) - 2)  # (C,) -> (1, C, 1, ...)
+    pshape, bshape = lay.param_shape, lay.param_broadcast
     out = []
     for name, value, present, init in (
         ("weight", weight, spec.has_weight, 1.0),
@@ -133,16 +137,15 @@ def _params(spec, shape, weight, bias, dtype):
     return out
 
 
-def _running(spec, shape, running_mean, running_var, dtype):
+def _running(lay, running_mean, running_var, dtype):
     """running_mean and running_var as (1, C, 1, ...) arrays; torch's initial zeros and ones if None."""
-    c = shape[1]
+    c = lay.shape[1]
     rm = np.zeros(c, dtype) if running_mean is None else _as_array(running_mean, "running_mean", dtype)
     rv = np.ones(c, dtype) if running_var is None else _as_array(running_var, "running_var", dtype)
     for name, arr in (("running_mean", rm), ("running_var", rv)):
         if arr.shape != (c,):
             raise InputError(f"{name} has shape {tuple(arr.shape)}, expected ({c},)")
-    bshape = (1, c) + (1,) * (len(shape) - 2)
-    return rm.reshape(bshape), rv.reshape(bshape)
+    return rm.reshape(lay.param_broadcast), rv.reshape(lay.param_broadcast)
 
 
 def _rstd(var, eps, mistakes):
@@ -163,21 +166,21 @@ def forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, run
     mistakes = _check_mistakes(mistakes)
     dtype = np.dtype(dtype).type
     x = _as_array(x, "x", dtype)
-    shape = spec.check(x.shape)
     eps = dtype(spec.eps_for(dtype))
-    w, b = _params(spec, shape, weight, bias, dtype)
-    perm, groups, size = _layout(spec, shape, mistakes)
-    ids = layout_ids(perm, groups, size, shape)
+    lay = _layout(spec, x.shape, mistakes)
+    shape, groups, size = lay.shape, lay.num_groups, lay.group_size
+    w, b = _params(spec, lay, weight, bias, dtype)
+    ids = lay.ids()
 
     if spec.uses_running_stats:
         # eval with tracked statistics: normalize by the running mean and running (unbiased) variance
-        rm, rv = _running(spec, shape, running_mean, running_var, dtype)
+        rm, rv = _running(lay, running_mean, running_var, dtype)
         rstd_b = _rstd(rv, eps, mistakes)  # (1, C, 1, ...)
         x_hat = (x - rm) * rstd_b
-        first = pool(np.broadcast_to(np.arange(shape[1]).reshape(rm.shape), shape), perm, groups, size)[:, 0]
+        first = lay.pool(np.broadcast_to(np.arange(shape[1]).reshape(rm.shape), shape))[:, 0]  # (G,) its channel
         mean, var, rstd = rm.ravel()[first], rv.ravel()[first], rstd_b.ravel()[first]  # (G,) per group
     else:
-        rows = pool(x, perm, groups, size)  # (*x.shape) -> (G, n)
+        rows = lay.pool(x)  # (*x.shape) -> (G, n)
         ddof = 1 if "unbiased" in mistakes else 0  # torch's norms use the biased variance: divide by n
         if spec.centers:
             mean = rows.mean(axis=1)  # (G, n) -> (G,)
@@ -191,14 +194,15 @@ def forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, run
             with np.errstate(divide="ignore", invalid="ignore"):
                 var = (rows**2).sum(axis=1) / (size - ddof)  # (G, n) -> (G,) the mean square
         rstd = _rstd(var, eps, mistakes)  # (G,)
-        x_hat = unpool((rows - mean[:, None]) * rstd[:, None], perm, shape)  # (G, n) -> (*x.shape)
+        x_hat = lay.unpool((rows - mean[:, None]) * rstd[:, None])  # (G, n) -> (*x.shape)
 
     y = x_hat
     if w is not None:
         y = y * w
     if b is not None:
         y = y + b
-    return Forward(y=np.ascontiguousarray(y), x_hat=x_hat, mean=mean, var=var, rstd=rstd, ids=ids)
+    return Forward(y=np.ascontiguousarray(y), x_hat=x_hat, mean=mean, var=var, rstd=rstd, ids=ids, layout=lay,
+                   uses_running_stats=spec.uses_running_stats, centers=spec.centers)
 
 
 def manual_forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, running_var=None, dtype=np.float64):
@@ -219,9 +223,10 @@ def manual_forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=No
     return forward(spec, x, weight, bias, mistakes, running_mean, running_var, dtype).y
 
 
-def manual_backward(spec, x, grad_out, weight=None, bias=None, running_mean=None, running_var=None):
-    """Gradients of sum(grad_out * y) in closed form (no autograd).
+def backward(f, grad_out, weight=None):
+    """Gradients of sum(grad_out * y) in closed form, from the forward's cache `f` (no autograd).
 
+    f: the Forward of the same input (its x_hat, rstd and layout; nothing is recomputed).
     With x_hat = (x - mean) * rstd, y = x_hat * weight + bias, a group of n
     elements and g = grad_out * weight:
 
@@ -231,39 +236,42 @@ def manual_backward(spec, x, grad_out, weight=None, bias=None, running_mean=None
         d weight = sum of grad_out * x_hat over every dim but the weight's
         d bias   = sum of grad_out over every dim but the bias's
 
+    Returns {"input", "weight", "bias"}; weight and bias are None here (manual_backward fills
+    them where the spec has them).
+    """
+    lay = f.layout
+    g_out = _as_array(grad_out, "grad_out")
+    if g_out.shape != lay.shape:
+        raise InputError(f"grad_out has shape {tuple(g_out.shape)}, expected {tuple(lay.shape)}")
+    w = None if weight is None else _as_array(weight, "weight").reshape(lay.param_broadcast)
+    g = g_out * w if w is not None else g_out  # d loss / d x_hat
+
+    if f.uses_running_stats:
+        d_input = g * f.per_element(f.rstd)  # the running statistics do not depend on x
+    else:
+        g_rows = lay.pool(g)  # (*x.shape) -> (G, n)
+        xh_rows = lay.pool(f.x_hat)  # (*x.shape) -> (G, n)
+        proj = (g_rows * xh_rows).mean(axis=1, keepdims=True)  # (G, n) -> (G, 1)
+        d_rows = g_rows - xh_rows * proj
+        if f.centers:
+            d_rows = d_rows - g_rows.mean(axis=1, keepdims=True)  # (G, n) -> (G, 1)
+        d_input = lay.unpool(d_rows * f.rstd[:, None])  # (G, n) -> (*x.shape)
+
+    other = tuple(a for a in range(len(lay.shape)) if a not in lay.param_axes)  # sum over all but the parameter dims
+    return {"input": np.ascontiguousarray(d_input), "weight": (g_out * f.x_hat).sum(axis=other),
+            "bias": g_out.sum(axis=other)}
+
+
+def manual_backward(spec, x, grad_out, weight=None, bias=None, running_mean=None, running_var=None):
+    """Gradients of sum(grad_out * y) in closed form: the forward, then `backward` on its cache.
+
     Returns {"input", "weight", "bias"}; None where the spec has no such parameter.
     """
     f = forward(spec, x, weight, bias, running_mean=running_mean, running_var=running_var)
-    shape = f.y.shape
-    g_out = _as_array(grad_out, "grad_out")
-    if g_out.shape != shape:
-        raise InputError(f"grad_out has shape {tuple(g_out.shape)}, expected {tuple(shape)}")
-    w, _ = _params(spec, shape, weight, bias, np.float64)
-    g = g_out * w if w is not None else g_out  # d loss / d x_hat
-
-    if spec.uses_running_stats:
-        rstd_b = f.per_element(f.rstd)  # per element; the running stats do not depend on x
-        d_input = g * rstd_b
-    else:
-        perm, groups, size = reduction_layout(spec, shape)
-        g_rows = pool(g, perm, groups, size)  # (*x.shape) -> (G, n)
-        xh_rows = pool(f.x_hat, perm, groups, size)  # (*x.shape) -> (G, n)
-        proj = (g_rows * xh_rows).mean(axis=1, keepdims=True)  # (G, n) -> (G, 1)
-        d_rows = g_rows - xh_rows * proj
-        if spec.centers:
-            d_rows = d_rows - g_rows.mean(axis=1, keepdims=True)  # (G, n) -> (G, 1)
-        d_input = unpool(d_rows * f.rstd[:, None], perm, shape)
-
-    # the parameter dims: normalized_shape (trailing) or the channel dim 1; sum over all others
-    if spec.kind in ("layer", "rms"):
-        k = len(spec.normalized_shape)
-        param_axes = tuple(range(len(shape) - k, len(shape)))
-    else:
-        param_axes = (1,)
-    other = tuple(a for a in range(len(shape)) if a not in param_axes)
-    d_weight = (g_out * f.x_hat).sum(axis=other) if spec.has_weight else None
-    d_bias = g_out.sum(axis=other) if spec.has_bias else None
-    return {"input": np.ascontiguousarray(d_input), "weight": d_weight, "bias": d_bias}
+    w, _ = _params(spec, f.layout, weight, bias, np.float64)
+    grads = backward(f, grad_out, None if w is None else w.reshape(f.layout.param_shape))
+    return {"input": grads["input"], "weight": grads["weight"] if spec.has_weight else None,
+            "bias": grads["bias"] if spec.has_bias else None}
 
 
 @dataclass(frozen=True)
@@ -292,14 +300,14 @@ def running_stats_step(spec, x, state, weight=None, bias=None):
     buffers stay where they are), not the cumulative average.
     In eval, y uses the running statistics and the state is returned unchanged.
     """
-    if spec.kind not in ("batch", "instance") or not spec.track_running_stats:
+    if not spec.keeps_running_stats:
         raise InputError("running statistics belong to BatchNorm and InstanceNorm with track_running_stats=True")
     f = forward(spec, x, weight, bias, running_mean=state.running_mean, running_var=state.running_var)
     if not spec.training:
         return f.y, state
     shape = f.y.shape
     c = shape[1]
-    _, _, size = reduction_layout(spec, shape)
+    size = f.layout.group_size
     unbiased = f.var * size / (size - 1)  # (G,) the running variance is unbiased, unlike the normalization
     # batch: one group per channel already; instance: groups are (n, c), averaged over n
     batch_mean = f.mean.reshape(-1, c).mean(axis=0)  # (G,) -> (C,)

@@ -78,7 +78,7 @@ def _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device, req
     for name, t in (("weight", wt), ("bias", bt)):
         if t is not None and tuple(t.shape) != tuple(pshape):
             raise InputError(f"{name} has shape {tuple(t.shape)}, expected {tuple(pshape)}")
-    if spec.kind in ("batch", "instance") and spec.track_running_stats:
+    if spec.keeps_running_stats:
         c = xt.shape[1]
         rm = torch.zeros(c, dtype=dtype, device=device) if running_mean is None else _tensor(running_mean, dtype, device)
         rv = torch.ones(c, dtype=dtype, device=device) if running_var is None else _tensor(running_var, dtype, device)

@@ -15,16 +15,41 @@ import numpy as np
 
 from .errors import InputError
 
-KINDS = ("layer", "rms", "batch", "instance", "group")
-# The torch.nn class each kind stands for: what a person searches for.
-CLASS_NAMES = {
-    "layer": "LayerNorm",
-    "rms": "RMSNorm",
-    "batch": "BatchNorm",
-    "instance": "InstanceNorm",
-    "group": "GroupNorm",
-}
 DEFAULT_EPS = 1e-5  # torch.nn's default for every kind but RMSNorm
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What one kind of normalization is: the one place every other module asks.
+
+    class_name: the torch.nn class a person searches for.
+    trailing: it normalizes the trailing dims `normalized_shape` of any input (LayerNorm,
+        RMSNorm); otherwise it takes (N, C, *) input and its parameters are per channel.
+    centers: it subtracts the mean (every kind but RMSNorm).
+    has_bias: its affine parameters include a bias (every kind but RMSNorm).
+    running_stats: it can keep running statistics (BatchNorm, InstanceNorm).
+    default_affine, default_track: torch.nn's defaults for affine (elementwise_affine)
+        and track_running_stats.
+    """
+
+    class_name: str
+    trailing: bool
+    centers: bool = True
+    has_bias: bool = True
+    running_stats: bool = False
+    default_affine: bool = True
+    default_track: bool = False
+
+
+KIND_TABLE = {
+    "layer": Kind("LayerNorm", trailing=True),
+    "rms": Kind("RMSNorm", trailing=True, centers=False, has_bias=False),
+    "batch": Kind("BatchNorm", trailing=False, running_stats=True, default_track=True),
+    "instance": Kind("InstanceNorm", trailing=False, running_stats=True, default_affine=False),
+    "group": Kind("GroupNorm", trailing=False),
+}
+KINDS = tuple(KIND_TABLE)
+CLASS_NAMES = {kind: k.class_name for kind, k in KIND_TABLE.items()}  # the URL and the UI say these
 
 
 def _as_shape(value, name):
@@ -78,7 +103,8 @@ class NormSpec:
         if self.kind not in KINDS:
             raise InputError(f"unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
-        if self.kind in ("layer", "rms"):
+        info = KIND_TABLE[self.kind]
+        if info.trailing:
             if self.normalized_shape is None:
                 raise InputError(f"{CLASS_NAMES[self.kind]} needs normalized_shape, e.g. the last dim of the input")
             set_("normalized_shape", _as_shape(self.normalized_shape, "normalized_shape"))
@@ -90,7 +116,7 @@ class NormSpec:
                 )
         elif self.normalized_shape is not None:
             raise InputError(f"normalized_shape belongs to LayerNorm and RMSNorm, not {CLASS_NAMES[self.kind]}")
-        if self.eps is None and self.kind != "rms":
+        if self.eps is None and info.centers:  # RMSNorm's None means the dtype's machine epsilon
             set_("eps", DEFAULT_EPS)
         if self.eps is not None:
             eps = _as_float(self.eps, "eps")
@@ -98,9 +124,9 @@ class NormSpec:
                 raise InputError(f"eps must be a finite number >= 0, got {self.eps!r}")
             set_("eps", eps)
         if self.affine is None:
-            set_("affine", self.kind in ("batch", "group"))
+            set_("affine", info.default_affine)
         if self.track_running_stats is None:
-            set_("track_running_stats", self.kind == "batch")
+            set_("track_running_stats", info.default_track)
         if self.kind == "group":
             ng = self.num_groups
             if ng is None or isinstance(ng, bool) or not isinstance(ng, (int, np.integer)) or ng < 1:
@@ -119,33 +145,43 @@ class NormSpec:
     # ---- what the spec implies -------------------------------------------------
 
     @property
+    def info(self):
+        """What this kind is (a Kind from KIND_TABLE): trailing dims or channels, centering, bias, buffers."""
+        return KIND_TABLE[self.kind]
+
+    @property
     def class_name(self):
         """The torch.nn class name: LayerNorm, RMSNorm, BatchNorm, InstanceNorm or GroupNorm."""
-        return CLASS_NAMES[self.kind]
+        return self.info.class_name
 
     @property
     def has_weight(self):
         """Whether the layer has a learnable weight (gamma)."""
-        return self.elementwise_affine if self.kind in ("layer", "rms") else self.affine
+        return self.elementwise_affine if self.info.trailing else self.affine
 
     @property
     def has_bias(self):
         """Whether the layer has a learnable bias (beta); RMSNorm never has one."""
-        if self.kind == "rms":
+        if not self.info.has_bias:
             return False
-        if self.kind == "layer":
+        if self.info.trailing:
             return self.elementwise_affine and self.bias
         return self.affine
 
     @property
+    def keeps_running_stats(self):
+        """Whether the layer keeps running_mean and running_var buffers (BatchNorm, InstanceNorm tracking)."""
+        return self.info.running_stats and self.track_running_stats
+
+    @property
     def uses_running_stats(self):
         """Eval mode with tracked statistics: normalize with running_mean/running_var."""
-        return self.kind in ("batch", "instance") and self.track_running_stats and not self.training
+        return self.keeps_running_stats and not self.training
 
     @property
     def centers(self):
         """Whether the mean is subtracted (every kind but RMSNorm)."""
-        return self.kind != "rms"
+        return self.info.centers
 
     def eps_for(self, dtype):
         """The eps used for input of `dtype` (torch's rule for RMSNorm's eps=None)."""
@@ -159,7 +195,7 @@ class NormSpec:
 
     def param_shape(self, shape):
         """Shape of weight and bias for input `shape`: normalized_shape, or (C,)."""
-        if self.kind in ("layer", "rms"):
+        if self.info.trailing:
             return self.normalized_shape
         return (shape[1],)
 
@@ -169,7 +205,7 @@ class NormSpec:
 
     def label(self):
         """How torch would print the module, e.g. 'LayerNorm((4,), eps=1e-05)'."""
-        if self.kind in ("layer", "rms"):
+        if self.info.trailing:
             eps = "None" if self.eps is None else f"{self.eps:g}"
             return f"{self.class_name}({self.normalized_shape}, eps={eps})"
         if self.kind == "group":
@@ -181,7 +217,7 @@ class NormSpec:
     def check(self, shape):
         """Refuse `shape` where torch would, with torch's message word for word."""
         shape = tuple(int(d) for d in shape)
-        if self.kind in ("layer", "rms"):
+        if self.info.trailing:
             k = len(self.normalized_shape)
             if self.kind == "rms" and len(shape) < k:
                 raise InputError(f"Input tensor must have at least {k} dimensions, but got {len(shape)}")
@@ -228,30 +264,71 @@ def _as_float(value, name):
         raise InputError(f"{name} must be a number, got {value!r}") from None
 
 
-def reduction_layout(spec, shape):
-    """How `spec` pools an input of `shape`: (perm, num_groups, group_size).
+@dataclass(frozen=True)
+class Layout:
+    """How a spec lays out an input of `shape`: its reduction groups and its parameters.
 
-    Moving the axes of x by `perm` and reshaping to (num_groups, group_size) puts
-    each reduction group in one row. Every kind is one such view:
-      layer/rms:  (*lead, *normalized)  -> (prod(lead), prod(normalized))
-      batch:      (N, C, *S) -> (C, N, *S) -> (C, N*prod(S))      one group a channel
-      instance:   (N, C, *S)              -> (N*C, prod(S))       one group a (sample, channel)
-      group:      (N, C, *S)              -> (N*G, C/G*prod(S))   one group a (sample, channel group)
+    perm, num_groups, group_size: moving x's axes by perm and reshaping to
+        (num_groups, group_size) puts each reduction group in one row (see `pool`):
+          layer/rms:  (*lead, *normalized)  -> (prod(lead), prod(normalized))
+          batch:      (N, C, *S) -> (C, N, *S) -> (C, N*prod(S))      one group a channel
+          instance:   (N, C, *S)              -> (N*C, prod(S))       one group a (sample, channel)
+          group:      (N, C, *S)              -> (N*G, C/G*prod(S))   one group a (sample, channel group)
+    param_shape: weight's and bias's shape: normalized_shape, or (C,).
+    param_axes: the dims of x that the parameters run along (the trailing dims, or dim 1).
+    param_broadcast: the shape weight and bias take to broadcast against x:
+        normalized_shape as it is, or (1, C, 1, ...); running statistics broadcast the same way.
     """
+
+    shape: tuple
+    perm: tuple
+    num_groups: int
+    group_size: int
+    param_shape: tuple
+    param_axes: tuple
+    param_broadcast: tuple
+
+    def pool(self, x):
+        """(*shape) -> (num_groups, group_size): each reduction group in one row."""
+        return pool(x, self.perm, self.num_groups, self.group_size)
+
+    def unpool(self, rows):
+        """(num_groups, group_size) -> (*shape): the inverse of pool."""
+        return unpool(rows, self.perm, self.shape)
+
+    def ids(self):
+        """The group id of each element: an int array of shape."""
+        return layout_ids(self.perm, self.num_groups, self.group_size, self.shape)
+
+
+def layout(spec, shape):
+    """The Layout of spec on an input of `shape` (checked as torch checks it)."""
     shape = spec.check(shape)
     ndim = len(shape)
     perm = tuple(range(ndim))
     total = math.prod(shape)
-    if spec.kind in ("layer", "rms"):
+    if spec.info.trailing:
         size = math.prod(spec.normalized_shape)
-    elif spec.kind == "batch":
-        perm = (1, 0) + tuple(range(2, ndim))  # channels first: each channel's elements contiguous
-        size = total // shape[1]
-    elif spec.kind == "instance":
-        size = math.prod(shape[2:])
-    else:  # group
-        size = (shape[1] // spec.num_groups) * math.prod(shape[2:])
-    return perm, total // size, size
+        k = len(spec.normalized_shape)
+        param_axes = tuple(range(ndim - k, ndim))
+        broadcast = spec.normalized_shape  # trailing dims broadcast as they are
+    else:
+        param_axes = (1,)
+        broadcast = (1, shape[1]) + (1,) * (ndim - 2)  # (C,) -> (1, C, 1, ...)
+        if spec.kind == "batch":
+            perm = (1, 0) + tuple(range(2, ndim))  # channels first: each channel's elements contiguous
+            size = total // shape[1]
+        elif spec.kind == "instance":
+            size = math.prod(shape[2:])
+        else:  # group
+            size = (shape[1] // spec.num_groups) * math.prod(shape[2:])
+    return Layout(shape, perm, total // size, size, spec.param_shape(shape), param_axes, broadcast)
+
+
+def reduction_layout(spec, shape):
+    """How `spec` pools an input of `shape`: (perm, num_groups, group_size) of its Layout."""
+    lay = layout(spec, shape)
+    return lay.perm, lay.num_groups, lay.group_size
 
 
 def pool(x, perm, groups, size):
@@ -277,5 +354,4 @@ def group_ids(spec, shape):
     Elements with the same id share one mean and one variance. Ids count from 0
     in the order the groups are laid out in `reduction_layout`.
     """
-    shape = tuple(int(d) for d in shape)
-    return layout_ids(*reduction_layout(spec, shape), shape)
+    return layout(spec, tuple(int(d) for d in shape)).ids()

@@ -6,6 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lnorm_core import KIND_TABLE
+
 from .common import (
     DIVERGING,
     GROUP_COLORS,
@@ -27,7 +29,7 @@ _COMPACT_CELLS = 20_000  # above this many cells, hover data travel as float32 (
 
 def _dim_names(kind, ndim):
     """What each dim is called: N, C, then L / H, W / D, H, W for (N, C, *) norms; else batch, seq, dim."""
-    if kind in ("batch", "instance", "group"):
+    if not KIND_TABLE[kind].trailing:  # (N, C, *) input
         spatial = {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
         return ["N", "C"] + spatial.get(ndim - 2, [f"S{i}" for i in range(1, ndim - 1)])
     return {1: ["dim"], 2: ["batch", "dim"], 3: ["batch", "seq", "dim"]}.get(ndim, [f"d{i}" for i in range(ndim)])
