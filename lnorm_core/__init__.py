@@ -31,7 +31,8 @@ from .manual import (
 )
 from .reference import DTYPES, available_devices, torch_backward, torch_forward
 from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
-from .tensors import check_shape, parse_shape, parse_tensor, seeded_tensor
+from .parse import parse_shape, parse_tensor
+from .tensors import check_shape, seeded_tensor
 from .variance import ALGORITHMS, error_sweep, variance
 
 __all__ = [

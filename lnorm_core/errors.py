@@ -1,4 +1,4 @@
-"""The one exception lnorm raises for bad input, and the limits it enforces.
+"""The one exception lnorm raises for bad input, the limits it enforces, and how a message quotes input.
 
 Every limit is a plain module constant so the README, the pages and the tests
 quote the same number. Many people share one hosted server, so each limit is
@@ -23,3 +23,13 @@ class InputError(ValueError):
     Where torch itself refuses a configuration, the message carries torch's own
     text word for word, so a search for it finds the same answers.
     """
+
+
+_MAX_SHOWN = 20  # characters of a piece of input shown in a message
+
+
+def shown(word: str) -> str:
+    """A piece of a person's input, quoted and cut short for a message: 'abc', 'aaaaaaaaaaaaaaaaaaaa...'."""
+    if len(word) > _MAX_SHOWN:
+        word = word[:_MAX_SHOWN] + "..."
+    return repr(word)

@@ -1,4 +1,5 @@
-"""Tests of lnorm_core.tensors: parse_tensor, seeded_tensor, check_shape, parse_shape.
+"""Tests of tensors from a person: lnorm_core.parse (parse_tensor, parse_shape) and
+lnorm_core.tensors (seeded_tensor, check_shape).
 
 Expected values never come from the code under test: they come from torch (its prints and its
 random draws), from numpy, or from a construction written here (nested lists rendered by the
@@ -17,9 +18,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import lnorm_core.tensors as tensors
+import lnorm_core.parse_lists as parse_lists
 from lnorm_core.errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
-from lnorm_core.tensors import check_shape, parse_shape, parse_tensor, seeded_tensor
+from lnorm_core.parse import parse_shape, parse_tensor
+from lnorm_core.tensors import check_shape, seeded_tensor
 
 # A refusal must be quick whatever the size of the text. This bound is a generous sanity
 # check against a parser that is quadratic or exponential on bad input, not a benchmark.
@@ -286,7 +288,7 @@ def test_element_limit(monkeypatch):
     # MAX_PASTE_CHARS keeps a real paste below MAX_ELEMENTS (each number needs at least two
     # characters), so the element check is tested with a smaller limit.
     assert 2 * MAX_ELEMENTS > MAX_PASTE_CHARS
-    monkeypatch.setattr(tensors, "MAX_ELEMENTS", 10)
+    monkeypatch.setattr(parse_lists, "MAX_ELEMENTS", 10)  # read by the list reader
     assert parse_tensor(str(list(range(10)))).shape == (10,)
     refuse(str(list(range(11))), "more than 10 elements", "the limit is 10")
     refuse(str(np.ones((4, 3)).tolist()), "more than 10 elements")  # found on the fast path
