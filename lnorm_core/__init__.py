@@ -17,6 +17,7 @@ Bad input raises lc.InputError, a ValueError with a message a person can act on.
 
 from .compare import TOLERANCES, Comparison, compare, ulp
 from .diagnosis import mistake_combinations, which_mistake
+from .dtypes import DTYPES
 from .equivalence import Equivalent, equivalents, outputs_equal, param_ids, same_partition
 from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
 from .manual import (
@@ -29,9 +30,9 @@ from .manual import (
     manual_forward,
     running_stats_step,
 )
-from .reference import DTYPES, available_devices, torch_backward, torch_forward
-from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
 from .parse import parse_shape, parse_tensor
+from .reference import available_devices, torch_backward, torch_forward
+from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
 from .tensors import check_shape, seeded_tensor
 from .variance import ALGORITHMS, error_sweep, variance
 

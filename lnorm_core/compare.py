@@ -9,10 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .dtypes import dtype_info
 from .errors import InputError
-
-# (mantissa bits, smallest normal exponent) of each dtype torch computes in
-_FORMATS = {"float64": (52, -1022), "float32": (23, -126), "float16": (10, -14), "bfloat16": (7, -126)}
 
 Tolerance = namedtuple("Tolerance", "atol rtol why")
 
@@ -27,22 +25,10 @@ TOLERANCES = {
 }
 
 
-def _fmt(dtype):
-    """The short name of a dtype ("float32" for torch.float32 or np.float32)."""
-    name = str(dtype).replace("torch.", "")
-    if name not in _FORMATS:
-        try:
-            name = np.dtype(dtype).name  # np.float32, "f4", ...
-        except TypeError:
-            pass
-    if name not in _FORMATS:
-        raise InputError(f"unknown dtype {dtype!r}; choose one of {', '.join(_FORMATS)}")
-    return name
-
-
 def ulp(values, dtype):
     """The spacing of `dtype` at each value: 2**(exponent - mantissa bits), subnormals included."""
-    bits, emin = _FORMATS[_fmt(dtype)]
+    d = dtype_info(dtype)
+    bits, emin = d.mantissa_bits, d.min_exponent
     v = np.abs(np.asarray(values, dtype=np.float64))
     with np.errstate(divide="ignore"):
         exponent = np.floor(np.log2(v, where=v > 0, out=np.full(v.shape, float(emin))))
@@ -78,7 +64,7 @@ def compare(actual, expected, dtype="float64", tolerance=None):
     e = np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape:
         raise InputError(f"cannot compare shapes {a.shape} and {e.shape}")
-    name = _fmt(dtype)
+    name = dtype_info(dtype).name
     tol = tolerance or TOLERANCES[name]
     same = (a == e) | (np.isnan(a) & np.isnan(e))  # equal, same infinities, or both NaN
     with np.errstate(invalid="ignore"):

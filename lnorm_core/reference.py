@@ -8,25 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .dtypes import torch_dtype
 from .errors import InputError
-
-DTYPES = {
-    "float64": torch.float64,
-    "float32": torch.float32,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-}
-
-
-def torch_dtype(dtype):
-    """A dtype name ("float32", "torch.float32") or torch.dtype as a torch.dtype."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    name = str(dtype).replace("torch.", "")
-    if name not in DTYPES:
-        raise InputError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
-    return DTYPES[name]
-
 
 def available_devices():
     """The devices torch sees here: always "cpu", then "cuda" and "mps" where present."""

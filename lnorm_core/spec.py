@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .dtypes import DTYPE_TABLE, dtype_info
 from .errors import InputError
 
 DEFAULT_EPS = 1e-5  # torch.nn's default for every kind but RMSNorm
@@ -187,11 +188,8 @@ class NormSpec:
         """The eps used for input of `dtype` (torch's rule for RMSNorm's eps=None)."""
         if self.eps is not None:
             return self.eps
-        # torch.nn.functional.rms_norm: machine epsilon of the opmath type
-        name = str(dtype).replace("torch.", "")
-        if name != "bfloat16":
-            name = np.dtype(name if name in ("float64", "float32", "float16") else dtype).name
-        return float(np.finfo(np.float64).eps) if name == "float64" else float(np.finfo(np.float32).eps)
+        # torch.nn.functional.rms_norm: the machine epsilon of the type it computes in (opmath)
+        return DTYPE_TABLE[dtype_info(dtype).opmath].machine_eps
 
     def param_shape(self, shape):
         """Shape of weight and bias for input `shape`: normalized_shape, or (C,)."""

@@ -11,8 +11,8 @@ the other two keep most of them. `error_sweep` measures that against float64.
 import numpy as np
 import torch
 
+from .dtypes import torch_dtype
 from .errors import InputError
-from .reference import torch_dtype
 
 ALGORITHMS = ("two_pass", "one_pass", "welford")
 MAX_SWEEP_ELEMENTS = 2**16  # welford steps one element at a time: bound the row length times rows
