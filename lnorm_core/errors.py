@@ -1,9 +1,16 @@
-"""The one exception lnorm raises for bad input, the limits it enforces, and how a message quotes input.
+"""The one exception lnorm raises for bad input, the limits it enforces, and the checks every module shares.
+
+    number(value, name)       a real number as a float, else InputError naming it
+    is_whole_number(value)    an int or numpy integer, not a bool: what a size, a seed or a count is
+    shown(word)               a piece of input, quoted and cut short for a message
 
 Every limit is a plain module constant so the README, the pages and the tests
 quote the same number. Many people share one hosted server, so each limit is
 checked before anything of that size is allocated.
 """
+
+import math
+import numbers
 
 # The largest tensor the explorer, the compare page and the pitfalls page accept.
 MAX_ELEMENTS = 2**20  # 1,048,576 elements: float64 is 8 MiB, a forward well under a second
@@ -33,3 +40,19 @@ def shown(word: str) -> str:
     if len(word) > _MAX_SHOWN:
         word = word[:_MAX_SHOWN] + "..."
     return repr(word)
+
+
+def number(value, name: str, finite: bool = False) -> float:
+    """A real number (an int or a float, numpy's too; not a bool, not text) as a float, else an
+    InputError naming it: "eps must be a number, got 'x' (str)". finite=True refuses nan and inf."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a number, got {shown(str(value))} ({type(value).__name__})")
+    value = float(value)
+    if finite and not math.isfinite(value):
+        raise InputError(f"{name} must be finite, got {value}")
+    return value
+
+
+def is_whole_number(value) -> bool:
+    """Whether value is an int or a numpy integer: not a bool (True is not a size), not a float however round."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

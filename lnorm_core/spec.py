@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .dtypes import DTYPE_TABLE, dtype_info
-from .errors import InputError
+from .errors import InputError, is_whole_number, number
 
 DEFAULT_EPS = 1e-5  # torch.nn's default for every kind but RMSNorm
 
@@ -55,14 +55,14 @@ CLASS_NAMES = {kind: k.class_name for kind, k in KIND_TABLE.items()}  # the URL 
 
 def _as_shape(value, name):
     """An int or a sequence of ints as a tuple of positive ints."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    if is_whole_number(value):
         value = (value,)
     try:
         dims = tuple(value)
     except TypeError:
         raise InputError(f"{name} must be an int or a sequence of ints, got {value!r}") from None
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+        if not is_whole_number(d):
             raise InputError(f"{name} must hold whole numbers, got {d!r}")
         if d < 1:
             raise InputError(f"{name} must hold sizes of at least 1, got {list(dims)}")
@@ -120,7 +120,7 @@ class NormSpec:
         if self.eps is None and info.centers:  # RMSNorm's None means the dtype's machine epsilon
             set_("eps", DEFAULT_EPS)
         if self.eps is not None:
-            eps = _as_float(self.eps, "eps")
+            eps = number(self.eps, "eps")
             if not (math.isfinite(eps) and eps >= 0):
                 raise InputError(f"eps must be a finite number >= 0, got {self.eps!r}")
             set_("eps", eps)
@@ -136,7 +136,7 @@ class NormSpec:
         elif self.num_groups is not None:
             raise InputError(f"num_groups belongs to GroupNorm, not {CLASS_NAMES[self.kind]}")
         if self.momentum is not None:
-            m = _as_float(self.momentum, "momentum")
+            m = number(self.momentum, "momentum")
             if not (0.0 <= m <= 1.0):
                 raise InputError(f"momentum must be between 0 and 1 (or None for the cumulative average), got {m!r}")
             set_("momentum", m)
@@ -250,16 +250,6 @@ class NormSpec:
                 view = [n * c // g, g] + list(shape[2:])
                 raise InputError(f"Expected more than 1 value per channel when training, got input size {view}")
         return shape
-
-
-def _as_float(value, name):
-    """A number as a float, or InputError naming the parameter."""
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
 
 
 @dataclass(frozen=True)

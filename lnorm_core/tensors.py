@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from .errors import MAX_DIMS, MAX_ELEMENTS, InputError, shown
+from .errors import MAX_DIMS, MAX_ELEMENTS, InputError, is_whole_number, number, shown
 
 # ---------------------------------------------------------------------------------------------
 # check_shape
@@ -40,8 +40,7 @@ def check_shape(shape) -> tuple[int, ...]:
         raise InputError(f"the shape has {len(shape)} dims; the limit is {MAX_DIMS}")
     dims = []
     for dim in shape:
-        # bool is a subclass of int, but True is not a size.
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        if not is_whole_number(dim):
             raise InputError(f"dims must be whole numbers, got {shown(str(dim))} ({type(dim).__name__})")
         dims.append(int(dim))
     for dim in dims:
@@ -68,16 +67,6 @@ _MAX_SEED = 2**63 - 1
 _DISTRIBUTIONS = ("normal", "uniform")
 
 
-def _finite_number(value, name: str) -> float:
-    """A real, finite number as a float, else InputError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be finite, got {value}")
-    return value
-
-
 def seeded_tensor(
     shape, seed: int, dist: str = "normal", offset: float = 0.0, scale: float = 1.0
 ) -> np.ndarray:
@@ -100,15 +89,15 @@ def seeded_tensor(
     [0, 2**63 - 1], an unknown dist, or an offset or scale that is not a finite number.
     """
     shape = check_shape(shape)  # first, before anything is allocated
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    if not is_whole_number(seed):
         raise InputError(f"the seed must be a whole number, got {type(seed).__name__}")
     seed = int(seed)
     if not 0 <= seed <= _MAX_SEED:
         raise InputError(f"the seed must be between 0 and {_MAX_SEED:,}, got {_format_int(seed)}")
     if dist not in _DISTRIBUTIONS:
         raise InputError(f"dist must be 'normal' or 'uniform', got {shown(str(dist))}")
-    offset = _finite_number(offset, "offset")
-    scale = _finite_number(scale, "scale")
+    offset = number(offset, "offset", finite=True)
+    scale = number(scale, "scale", finite=True)
 
     # A fresh CPU generator gives the same stream as the global one after torch.manual_seed.
     generator = torch.Generator().manual_seed(seed)
