@@ -4,6 +4,8 @@ These are what the manual core is checked against; nothing here computes a
 statistic by hand.
 """
 
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -72,6 +74,17 @@ def _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device, req
     return xt, wt, bt, rm, rv
 
 
+@contextlib.contextmanager
+def _torch_refusals():
+    """Where torch refuses (RuntimeError, ValueError, TypeError), an InputError with torch's message."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise InputError(str(e)) from None
+
+
 def _numpy(t):
     """A tensor as float64 numpy on the CPU."""
     return t.detach().to(device="cpu", dtype=torch.float64).numpy()
@@ -88,14 +101,9 @@ def torch_forward(spec, x, weight=None, bias=None, dtype=None, device="cpu", run
         training they are copied, so nothing passed in is changed.
     Where torch refuses, InputError carries torch's message.
     """
-    with torch.no_grad():
-        try:
-            args = _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device)
-            return _numpy(_call(spec, *args))
-        except (RuntimeError, ValueError, TypeError) as e:
-            if isinstance(e, InputError):
-                raise
-            raise InputError(str(e)) from None
+    with torch.no_grad(), _torch_refusals():
+        args = _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device)
+        return _numpy(_call(spec, *args))
 
 
 def torch_backward(spec, x, grad_out, weight=None, bias=None, dtype=None, device="cpu", running_mean=None, running_var=None):
@@ -103,13 +111,9 @@ def torch_backward(spec, x, grad_out, weight=None, bias=None, dtype=None, device
 
     Arguments as for torch_forward; a gradient is None where the spec has no such parameter.
     """
-    try:
+    with _torch_refusals():
         xt, wt, bt, rm, rv = _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device, True)
         y = _call(spec, xt, wt, bt, rm, rv)
         y.backward(_tensor(grad_out, y.dtype, device))
-    except (RuntimeError, ValueError, TypeError) as e:
-        if isinstance(e, InputError):
-            raise
-        raise InputError(str(e)) from None
     grad = lambda t: None if t is None else _numpy(t.grad)  # noqa: E731
     return {"input": grad(xt), "weight": grad(wt), "bias": grad(bt)}
