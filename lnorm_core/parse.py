@@ -60,11 +60,12 @@ def parse_tensor(text: str) -> np.ndarray:
     text shows (a torch print with 4 decimals gives the tensor rounded to 4 decimals), and a
     number beyond the float64 range (``1.8e+308``) as inf.
 
-    The text is never evaluated as code. Refused with an InputError, each quickly whatever the
-    size of the text: text longer than MAX_PASTE_CHARS (before any parsing), a summarized print
-    that contains ``...``, lists nested deeper than MAX_NESTING, more than MAX_DIMS dims or
-    MAX_ELEMENTS elements, ragged lists (``row 2 has 3 values, row 1 has 4``), empty tensors,
-    bools, and anything else (``unexpected text 'import' at line 1, column 1``).
+    The text is never evaluated as code. Refused with an InputError, each in time linear in the
+    length of the text (bench/parse_speed.py prints it): text longer than MAX_PASTE_CHARS (before
+    any parsing), a summarized print that contains ``...``, lists nested deeper than MAX_NESTING,
+    more than MAX_DIMS dims or MAX_ELEMENTS elements, ragged lists (``row 2 has 3 values, row 1
+    has 4``), empty tensors, bools, and anything else (``unexpected text 'import' at line 1,
+    column 1``).
     """
     if not isinstance(text, str):
         raise InputError(f"parse_tensor expects text (a str), got {type(text).__name__}")
