@@ -1,7 +1,8 @@
 """How far one answer is from another: absolute, relative and in ULPs of a dtype.
 
 The tolerances are per dtype and stated with their reason, so a pass or a fail on
-the compare page can be argued with.
+the compare page can be argued with. Each dtype's format (mantissa bits, smallest
+normal exponent) is its row of lnorm_core.dtypes.DTYPE_TABLE.
 """
 
 from collections import namedtuple

@@ -1,7 +1,7 @@
-"""torch's own answers, through torch.nn.functional, returned as numpy float64.
+"""torch's own answers, through torch.nn.functional, returned as numpy float64, and the devices torch sees.
 
 These are what the manual core is checked against; nothing here computes a
-statistic by hand.
+statistic by hand. Dtype names are read by lnorm_core.dtypes.
 """
 
 import contextlib
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from .dtypes import torch_dtype
 from .errors import InputError
+
 
 def available_devices():
     """The devices torch sees here: always "cpu", then "cuda" and "mps" where present."""
