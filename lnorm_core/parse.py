@@ -67,11 +67,7 @@ def parse_tensor(text: str) -> np.ndarray:
     has 4``), empty tensors, bools, and anything else (``unexpected text 'import' at line 1,
     column 1``).
     """
-    if not isinstance(text, str):
-        raise InputError(f"parse_tensor expects text (a str), got {type(text).__name__}")
-    # The length is checked before anything else reads the text.
-    if len(text) > MAX_PASTE_CHARS:
-        raise InputError(f"the pasted text has {len(text):,} characters; the limit is {MAX_PASTE_CHARS:,}")
+    _check_text(text, "parse_tensor", "the pasted text", MAX_PASTE_CHARS)
     _refuse_summarized(text)
 
     pos = SPACE_RE.match(text).end()
@@ -120,6 +116,14 @@ def parse_tensor(text: str) -> np.ndarray:
     return np.array(values, dtype=np.float64).reshape(shape)
 
 
+def _check_text(text, caller: str, what: str, limit: int) -> None:
+    """Refuse what is not a str, and text longer than limit, before anything else reads it."""
+    if not isinstance(text, str):
+        raise InputError(f"{caller} expects text (a str), got {type(text).__name__}")
+    if len(text) > limit:
+        raise InputError(f"{what} has {len(text):,} characters; the limit is {limit:,}")
+
+
 def _refuse_summarized(text: str) -> None:
     """Refuse a print in which torch or numpy replaced values with '...'."""
     for mark in _SUMMARY_MARKS:
@@ -149,10 +153,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
     (2, 3, 4); "(5,)" and "5" give (5,). Raises InputError saying which part is wrong:
     "'a' is not a whole number", "dims must be at least 1, got -2", "an empty shape".
     """
-    if not isinstance(text, str):
-        raise InputError(f"parse_shape expects text (a str), got {type(text).__name__}")
-    if len(text) > _MAX_SHAPE_CHARS:
-        raise InputError(f"the shape text has {len(text):,} characters; the limit is {_MAX_SHAPE_CHARS:,}")
+    _check_text(text, "parse_shape", "the shape text", _MAX_SHAPE_CHARS)
     body = text.strip()
     match = _SIZE_WRAPPER_RE.fullmatch(body)
     if match:  # torch.Size([2, 3, 4])
