@@ -9,6 +9,7 @@
     y_ref = lc.torch_forward(spec, x)          # torch.nn.functional
     wrong = lc.manual_forward(spec, x, mistakes=("unbiased", "std_under_sqrt"))
     d = lc.which_mistake(spec, x, wrong)       # which mistakes reproduce a wrong output
+    r = lc.refusal_help(spec, x.shape)         # where torch refuses: its words, their meaning, what it accepts
 
 This is the library: numpy and torch only. The app's page models, figures and
 Streamlit helpers live in lnorm_app, which imports this package and never the other way.
@@ -30,6 +31,7 @@ from .manual import (
     running_stats_step,
 )
 from .reference import DTYPES, available_devices, torch_backward, torch_forward
+from .refusal import Fix, Refusal, refusal_help
 from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
 from .tensors import check_shape, parse_shape, parse_tensor, seeded_tensor
 from .variance import ALGORITHMS, error_sweep, variance
@@ -37,9 +39,10 @@ from .variance import ALGORITHMS, error_sweep, variance
 __all__ = [
     "ALGORITHMS", "CLASS_NAMES", "DTYPES", "KIND_TABLE", "KINDS", "MAX_DIMS", "MAX_ELEMENTS", "MAX_NESTING",
     "MAX_PASTE_CHARS", "MISTAKES", "TOLERANCES", "available_devices", "backward", "check_shape", "compare",
-    "Comparison", "Equivalent", "equivalents", "error_sweep", "forward", "Forward", "group_ids", "InputError",
+    "Comparison", "Equivalent", "equivalents", "error_sweep", "Fix", "forward", "Forward", "group_ids", "InputError",
     "Kind", "layout", "Layout", "manual_backward", "manual_forward", "mistake_combinations", "NormSpec",
-    "outputs_equal", "param_ids", "parse_shape", "parse_tensor", "reduction_layout", "running_stats_step",
+    "outputs_equal", "param_ids", "parse_shape", "parse_tensor", "reduction_layout", "Refusal", "refusal_help",
+    "running_stats_step",
     "RunningStats", "same_partition", "seeded_tensor", "torch_backward", "torch_forward", "ulp", "variance",
     "which_mistake",
 ]

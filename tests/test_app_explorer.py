@@ -4,11 +4,18 @@ The page is the app's default page, so AppTest.from_file(app.py) runs it. The
 tabs render lazily: the view query parameter picks which one runs.
 """
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import element_tree
+
+import lnorm_core as lc
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
@@ -137,14 +144,100 @@ def test_ragged_paste():
     assert not at.get("plotly_chart")
 
 
-def test_normalized_shape_torch_refuses():
+# ---- torch's refusals: its words, what they mean here, and buttons that apply what it accepts ------
+
+
+@pytest.fixture
+def typed_selectbox_values(monkeypatch):
+    """Let AppTest send a select box's typed value (accept_new_options) back, as the browser does.
+
+    AppTest looks the current value up among the options to send its state, so a page whose
+    normalized_shape box holds a typed "(2,)" cannot be rerun by a click; the browser sends
+    the typed text itself as the widget's string value, and so does this.
+    """
+    def state(self):
+        ws = WidgetState()
+        ws.id = self.id
+        if self.value is not None:
+            ws.string_value = str(element_tree._format_value_for_widget(self.format_func, self.value))
+        return ws
+
+    monkeypatch.setattr(element_tree.Selectbox, "_widget_state", property(state))
+
+
+def _texts(at):
+    return [t.value for t in at.text]
+
+
+def _typed_array(value):
+    """An array as plotly sends it to the browser: a list, or {"dtype", "bdata" (base64), "shape"}."""
+    if not isinstance(value, dict):
+        return np.asarray(value)
+    flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return flat.reshape([int(d) for d in str(value.get("shape", flat.size)).split(",")])
+
+
+def _torch_refusal(module, shape):
+    """What torch.nn says when module runs on an input of shape."""
+    with pytest.raises((RuntimeError, ValueError)) as e:
+        module(torch.randn(*shape))
+    return str(e.value)
+
+
+def test_normalized_shape_torch_refuses_with_its_words_their_meaning_and_the_choices():
     at = _app(shape="4,2,3", ns="(2,)")
     assert not at.exception
-    assert any("Given normalized_shape=[2], expected input with shape [*, 2], but got input of size[4, 2, 3]"
-               in e for e in _errors(at))
+    words = _torch_refusal(torch.nn.LayerNorm(2), (4, 2, 3))
+    assert words == "Given normalized_shape=[2], expected input with shape [*, 2], but got input of size[4, 2, 3]"
+    assert any(words in e for e in _errors(at))
+    assert any("for (4, 2, 3) that is (3,), (2, 3) or (4, 2, 3); (2,) is the middle dim" in t for t in _texts(at))
+    assert [b.label for b in at.button] == ["(3,)", "(2, 3)", "(4, 2, 3)"]
+    assert not at.get("plotly_chart")
 
 
-def test_num_groups_that_does_not_divide_the_channels():
+def test_a_choice_button_applies_it_and_the_page_shows_the_layer(typed_selectbox_values):
+    at = _app(shape="4,2,3", ns="(2,)")
+    at.button(key="fix-ns=(2, 3)").click().run()
+    assert not at.exception and not _errors(at) and not at.button
+    assert "LayerNorm((2, 3), eps=1e-05) on (4, 2, 3): 4 groups of 6 elements each" in _text(at)
+    assert at.sidebar.selectbox(key="ns").value == "(2, 3)"
+    assert at.query_params["ns"] == ["(2, 3)"] or at.query_params["ns"] == "(2, 3)"
+    assert len(at.get("plotly_chart")) == 1
+    # the groups drawn are torch's: LayerNorm((2, 3)) normalizes each of the 4 samples over 6 values
+    data = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    ids = np.array([_typed_array(t["z"]) for t in data if t["type"] == "heatmap"])
+    assert ids.shape == (4, 2, 3) and all((ids[n] == n).all() for n in range(4))
+
+
+def test_num_groups_that_does_not_divide_the_channels(typed_selectbox_values):
     at = _app(kind="GroupNorm", shape="2,4,3", groups="3")
     assert not at.exception
-    assert any("num_channels (4) must be divisible by num_groups (3)" in e for e in _errors(at))
+    assert any(_torch_refusal(lambda x: torch.nn.GroupNorm(3, 4)(x), (2, 4, 3)) in e for e in _errors(at))
+    assert any("num_groups must divide 4: 1, 2 or 4" in t for t in _texts(at))
+    assert [b.label for b in at.button] == ["num_groups=1", "num_groups=2", "num_groups=4"]
+    at.button(key="fix-groups=2").click().run()
+    assert not at.exception and not _errors(at)
+    assert "GroupNorm(2, C, eps=1e-05) on (2, 4, 3): 4 groups of 6 elements each" in _text(at)
+
+
+def test_batch_norm_with_one_value_per_channel_offers_eval_mode():
+    at = _app(kind="BatchNorm", shape="1,3")
+    assert any(_torch_refusal(torch.nn.BatchNorm1d(3), (1, 3)) in e for e in _errors(at))
+    assert any("each of the 3 channels has one value" in t for t in _texts(at))
+    at.button(key="fix-mode=eval-track=True").click().run()
+    assert not at.exception and not _errors(at)
+    assert "on (1, 3): 3 groups of 1 element each (eval mode" in _text(at)
+    assert at.query_params["mode"] in ("eval", ["eval"])
+
+
+def test_a_pasted_tensor_is_not_offered_a_new_shape_but_told_it():
+    at = _app(kind="BatchNorm", source="paste", paste="[[1.0, 2.0, 3.0]]")
+    assert [b.label for b in at.button] == ["eval mode, with running statistics", "LayerNorm((3,))"]
+    assert any("In your own code: shape (2, 3): a batch of 2 samples" in t for t in _texts(at))
+
+
+def test_what_is_not_torchs_refusal_keeps_the_plain_message():
+    at = _app(eps="-1")  # lnorm's own check of a parameter: no torch words to explain
+    assert not at.button
+    assert _errors(at) == ["eps must be a finite number >= 0, got -1.0"]
+    assert lc.refusal_help(lc.NormSpec("layer", normalized_shape=(4,)), (2, 3, 4)) is None

@@ -4,6 +4,7 @@ import streamlit as st
 
 from lnorm_app import figures, ui
 from lnorm_app.models.explorer import EQUIVALENTS_MAX_ELEMENTS, explore
+from lnorm_app.models.refusals import refusal_for
 from lnorm_app.reproduce import (
     FIRST_GROUPS,
     downloads,
@@ -35,6 +36,7 @@ st.title("Explorer")
 st.write("Pick a tensor and a normalization layer in the sidebar. The page shows which elements share one "
          "mean and one variance (a *group*), what the layer outputs, and code that gives the same numbers.")
 config = ui.page_config()
+ui.refusal(refusal_for(config))  # torch refuses this layer here: its words, what they mean, the fixes as buttons
 with ui.user_errors():
     e = explore(config)
 st.markdown(f"**{e.caption}**")
