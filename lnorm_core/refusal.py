@@ -222,8 +222,8 @@ def _one_value_per_channel(spec, shape):
     spatial = "no spatial dims" if len(shape) == 2 else f"{_spatial(shape)} spatial element"
     meaning = (f"BatchNorm in training pools each channel over the batch and the spatial dims{in_eval}: "
                f"{_shape_text(shape)} has N = {n} and {spatial}, so each of the {c} channels has one value, "
-               "whose variance is 0. torch refuses. Use the running statistics (eval mode), a larger batch, or a layer that pools "
-               "within a sample.")
+               "whose variance is 0. torch refuses. Use the running statistics (eval mode), a larger batch, or a "
+               "layer that pools within a sample.")
     more = (2,) + shape[1:]
     rest = shape[1:]
     fixes = [_running_stats_fix(spec),

@@ -104,11 +104,34 @@ def test_reproduce_tab_shows_code_and_downloads():
     assert len(at.get("download_button")) == 5  # 4-D: no CSV of the tensor itself
 
 
-def test_same_pooling_tab_lists_the_equivalents():
+def test_same_pooling_tab_lists_the_equivalents_with_their_conditions():
     at = _app(view="Same pooling")
     text = _text(at)
-    assert "`nn.InstanceNorm1d(3)` on (2, 3, 4)" in text
-    assert "affine weight then has shape (3,) instead of (4,)" in text
+    assert "**`nn.InstanceNorm1d(3)` on `x`** (2, 3, 4): the same output without affine" in text
+    assert "InstanceNorm1d(3) takes dim 1 of (2, 3, 4) (size 3) as its channels" in text
+    assert "**`nn.RMSNorm((4,))` on `x`** (2, 3, 4): the same groups, a different output" in text
+    # the counterexample's number is the one torch gives: LayerNorm and RMSNorm on the page's input
+    x = torch.from_numpy(lc.seeded_tensor((2, 3, 4), 0))
+    gap = float((torch.nn.LayerNorm(4, elementwise_affine=False, dtype=torch.float64)(x)
+                 - torch.nn.RMSNorm(4, eps=1e-5, elementwise_affine=False, dtype=torch.float64)(x)).abs().max())
+    assert f"here they differ by up to {gap:.2g}, without affine" in text
+    assert "`nn.LayerNorm((4,))`" not in text  # never its own equivalent
+
+
+@pytest.mark.parametrize("params,words", [
+    ({"shape": "2,5,8", "ns": "(8,)"},
+     ["LayerNorm is InstanceNorm? On (batch, seq, dim) = (2, 5, 8)", "`nn.InstanceNorm1d(5)` on `x` as it is",
+      "`nn.InstanceNorm1d(8)` on `x.transpose(1, 2)`", "pools each feature over the 5 tokens: 16 groups of 5"]),
+    ({"kind": "InstanceNorm", "shape": "2,4,3,3"},
+     ["LayerNorm is InstanceNorm? On (N, C, H, W) = (2, 4, 3, 3)", "`nn.LayerNorm((3, 3))` on `x` pools the same",
+      "`nn.LayerNorm((4, 3, 3))`", "the groups of GroupNorm(1, 4)", "`x.permute(0, 2, 3, 1)`"]),
+], ids=["batch-seq-dim", "n-c-h-w"])
+def test_the_layernorm_is_instancenorm_callout_on_the_presets(params, words):
+    at = _app(view="Same pooling", **params)
+    assert not at.exception and not _errors(at)
+    text = _text(at)
+    for w in words:
+        assert w in text, w
 
 
 def test_cube_group_out_of_range_after_a_new_shape():

@@ -27,6 +27,13 @@ def keep_in_range(key, high, low=0):
         del st.session_state[key]
 
 
+def same_pooling_verdict(eq):
+    """An equivalent's verdict in a few words."""
+    if eq.same_with_affine:
+        return "the same output, with affine too"
+    return "the same output without affine" if eq.same_output else "the same groups, a different output"
+
+
 def number(value):
     """A deviation as the check table writes it ('n/a' where the check does not apply)."""
     return "n/a" if value is None else f"{value:.3g}"
@@ -89,15 +96,25 @@ if stages_tab.open:
 
 if same_tab.open:
     with same_tab:
-        st.write("Other layers that pool exactly the same elements on this input (or on a reshape of it). "
-                 "Each line says whether their output is the same too, and what differs in the affine weight.")
+        st.write("Other layers that pool exactly the same elements on this input (or on a reshape of it), and "
+                 "when their output is the same: without affine, with affine, in eval mode. The numbers are "
+                 "computed on this input, with the random weight and bias the sidebar's 'random' would draw.")
+        if e.equivalence_note:
+            st.info(e.equivalence_note, icon=":material/info:")
+        if e.claim:
+            title, lines = e.claim
+            with st.container(border=True):
+                st.markdown(f"**{title}**")
+                st.markdown("\n".join(f"- {line}" for line in lines))
         if not e.equivalents_searched:
             st.info(f"The search for other layers runs on inputs of up to {EQUIVALENTS_MAX_ELEMENTS:,} elements "
                     "and 5 dims; try a smaller shape.", icon=":material/info:")
         elif not e.equivalents:
             st.write("No other layer pools these elements the same way.")
         for eq in e.equivalents:
-            st.markdown(f"- `{module_code(eq.spec, eq.shape, short=True)}` on {eq.shape}: {eq.note}")
+            st.markdown(f"**`{module_code(eq.spec, eq.shape, short=True)}` on `{eq.how}`** {eq.shape}: "
+                        f"{same_pooling_verdict(eq)}")
+            st.markdown("\n".join(f"- {c}" for c in eq.pair.conditions))
 
 if code_tab.open:
     with code_tab:
