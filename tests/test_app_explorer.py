@@ -101,7 +101,9 @@ def test_reproduce_tab_shows_code_and_downloads():
     assert len(codes) == 2
     assert "torch.manual_seed(0)" in codes[0] and "nn.GroupNorm(2, 4" in codes[0]
     assert "np.sqrt(var + eps)" in codes[1]
-    assert len(at.get("download_button")) == 5  # 4-D: no CSV of the tensor itself
+    buttons = at.get("download_button")
+    assert len(buttons) == 6  # the notebook and 5 files of numbers (4-D: no CSV of the tensor itself)
+    assert "notebook (.ipynb)" in buttons[0].proto.label
 
 
 def test_same_pooling_tab_lists_the_equivalents_with_their_conditions():

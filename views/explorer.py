@@ -126,7 +126,8 @@ if code_tab.open:
             left.code(torch_code(config), language="python", wrap_lines=True)
             right.markdown("**By hand, in numpy**: two passes, biased variance, eps inside the root")
             right.code(numpy_code(config), language="python", wrap_lines=True)
-            st.markdown("**Download the numbers**")
+            st.markdown("**Download** this view as a notebook that runs both blocks and checks them against each "
+                        "other, or its numbers")
             buttons = st.container(horizontal=True)
             for d in downloads(config):
                 buttons.download_button(d.label, d.data, file_name=d.file_name, mime=d.mime, on_click="ignore",
