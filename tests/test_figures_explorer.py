@@ -200,3 +200,10 @@ def test_cube_with_many_groups_has_one_legend_entry_for_the_others():
     assert [t.name for t in fig.data] == ["the other 1,023 groups (colours repeat)",
                                          "group 3: its 512 elements, one mean and one variance"]
     assert len(fig.data[-1].x) == 512  # the whole chosen row
+
+
+def test_short_panel_axes_tick_every_index_not_halves():
+    e = explore(Config(shape=(4, 2, 3), normalized_shape=(2, 3)))  # panels of 2 rows: plotly would tick 0.5
+    for fig in (F.group_map(e), F.stages_figure(e)):
+        assert list(fig.layout.yaxis.tickvals) == [0, 1]
+        assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]

@@ -86,6 +86,14 @@ def _index_template(shape, title):
     return title.replace(":, :]", "%{y}, %{x}]")
 
 
+def _index_ticks(fig, xs, ys, most=12):
+    """Integer ticks on every cell of a short axis (a 2-row panel would otherwise get ticks at 0.5)."""
+    if len(ys) <= most:
+        fig.update_yaxes(tickmode="array", tickvals=[int(v) for v in ys])
+    if len(xs) <= most:
+        fig.update_xaxes(tickmode="array", tickvals=[int(v) for v in xs])
+
+
 def _axis_titles(spec, shape):
     """(row axis title, column axis title) of every panel: the last two dims' names and indices."""
     names = _dim_names(spec.kind, len(shape))
@@ -135,6 +143,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
         ), row=r + 1, col=c + 1)
     row_title, col_title = _axis_titles(spec, shape)
     fig.update_yaxes(autorange="reversed")
+    _index_ticks(fig, np.arange(0, ids.shape[2] * stride, stride), np.arange(0, ids.shape[1] * stride, stride))
     for r in range(rows):
         fig.update_yaxes(title_text=row_title, row=r + 1, col=1)
     for c in range(cols):
@@ -351,6 +360,7 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
                 fig.add_trace(marks, row=k + 1, col=j + 1)
     row_title, col_title = _axis_titles(spec, shape)
     fig.update_yaxes(autorange="reversed")
+    _index_ticks(fig, xs, ys)
     fig.update_yaxes(showticklabels=False)
     for r in range(kept):
         slice_title = f"<b>{titles[r]}</b><br>{row_title}" if len(shape) > 2 else row_title
