@@ -160,8 +160,12 @@ def equivalents(spec, shape, x=None, seed=0):
     eps, affine or mode) is left out. The candidates take spec's eps and torch's
     defaults otherwise (affine as torch's default). With x (of shape), each also
     carries its LayerPair (compare_layers): when the outputs agree, with numbers on x.
+    Empty where torch refuses spec in training mode on shape (BatchNorm in eval on one
+    sample): such a layer uses only its running statistics and pools nothing.
     """
     shape = tuple(int(d) for d in shape)
+    if not _valid(_plain(spec), shape):
+        return []  # torch refuses this layer in training on this input (eval only): it pools nothing to compare
     ids = group_ids(spec, shape)
     mine = param_ids(_with_affine(spec), shape)
     found = []
@@ -491,10 +495,13 @@ def layernorm_vs_instancenorm(x, seed=0, eps=None):
       (N, C, H, W): InstanceNorm2d(C) against LayerNorm((H, W)) (the same groups),
                     LayerNorm((C, H, W)) (the whole sample: GroupNorm(1, C)) and LayerNorm((C,))
                     on channels-last x.permute(0, 2, 3, 1) (each pixel over its channels).
-    An empty list for other inputs.
+    An empty list for other inputs, and where torch refuses one of these layers on x in
+    training (InstanceNorm with a single spatial element).
     """
     x = np.asarray(x, dtype=np.float64)
     shape = tuple(x.shape)
+    if len(shape) in (3, 4) and math.prod(shape[2:]) == 1:
+        return []  # InstanceNorm is refused: one spatial element per (sample, channel)
     if len(shape) == 3:
         n, length, d = shape
         layer = NormSpec("layer", normalized_shape=(d,), eps=eps)

@@ -255,6 +255,15 @@ def test_batch_norm_with_one_value_per_channel_offers_eval_mode():
     assert at.query_params["mode"] in ("eval", ["eval"])
 
 
+@pytest.mark.parametrize("view", TABS)
+def test_batch_norm_in_eval_on_one_sample_opens_every_tab(view):
+    """The fix above: in eval mode with running statistics torch accepts (1, 3), though training is refused."""
+    at = _app(kind="BatchNorm", shape="1,3", mode="eval", view=view)
+    assert not at.exception and not _errors(at)
+    if view == "Same pooling":
+        assert any("in training mode torch refuses this input" in i.value for i in at.info)
+
+
 def test_a_pasted_tensor_is_not_offered_a_new_shape_but_told_it():
     at = _app(kind="BatchNorm", source="paste", paste="[[1.0, 2.0, 3.0]]")
     assert [b.label for b in at.button] == ["eval mode, with running statistics", "LayerNorm((3,))"]

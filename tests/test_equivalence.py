@@ -207,3 +207,13 @@ def test_views_are_the_torch_code_they_show():
         moved = eval(eq.how, {"x": xt})  # noqa: S307
         np.testing.assert_array_equal(moved.numpy(), eq.pair.view.apply(x))
         np.testing.assert_array_equal(eq.pair.view.undo(moved.numpy(), x.shape), x)
+
+
+def test_a_layer_torch_refuses_in_training_has_nothing_to_compare():
+    """BatchNorm in eval on one sample: torch accepts it (running statistics) but refuses it in training."""
+    x = lc.seeded_tensor((1, 3), SEED)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        torch.nn.BatchNorm1d(3)(torch.from_numpy(x))
+    assert lc.equivalents(S("batch", training=False), x.shape, x=x) == []
+    # and the claim on a 4-D input with one pixel: InstanceNorm2d is refused there
+    assert layernorm_vs_instancenorm(lc.seeded_tensor((2, 3, 1, 1), SEED)) == []

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lnorm_core import NormSpec, equivalents, forward
+from lnorm_core import NormSpec, equivalents, forward, refusal_help
 from lnorm_core.equivalence import layernorm_vs_instancenorm
 from lnorm_core.spec import pool, reduction_layout
 
@@ -92,11 +92,15 @@ def _explore(config):
     return Exploration(spec, x, weight, bias, f, n_groups, size, caption, out_mean, out_var, expected, eq,
                        equivalents_searched=searched, max_mean_deviation=mean_dev, max_var_deviation=var_dev,
                        check_note=note, nonfinite_note=nonfinite_note(x, f),
-                       equivalence_note=_equivalence_note(spec), claim=claim)
+                       equivalence_note=_equivalence_note(spec, shape), claim=claim)
 
 
-def _equivalence_note(spec):
+def _equivalence_note(spec, shape):
     """What the same-pooling list assumes of this layer ("" when nothing needs saying)."""
+    training = spec.with_(training=True)
+    if spec.uses_running_stats and refusal_help(training, shape) is not None:
+        return (f"This {spec.class_name} is in eval mode with running statistics, and in training mode torch "
+                "refuses this input: it pools nothing of it, so there is no pooling to compare.")
     if spec.uses_running_stats:
         return (f"This {spec.class_name} is in eval mode with running statistics: it pools nothing of this input. "
                 "The list below is about training mode, where it uses this input's statistics.")

@@ -1,9 +1,10 @@
-"""torch's refusal in a real browser: its words, what they mean, and a button that applies a choice torch accepts.
+"""Issue 9 in a real browser: torch's refusal explained with buttons that apply a choice, and the notebook download.
 
 Reuses tests/test_browser.py's server and headless chromium (Debian's /usr/bin/chromium); waits on
 the app's own run state, never on sleeps. LNORM_SCREENSHOTS=DIR saves what the page showed.
 """
 
+import json
 import re
 
 import pytest
@@ -60,4 +61,21 @@ def test_num_groups_refused_offers_the_divisors(server, page):
     settle(page)
     expect(page).to_have_url(re.compile(r"[?&]groups=2\b"))
     expect(page.locator(f'{SIDEBAR} input[aria-label="num_groups"]')).to_have_value("2")
+    assert_clean(page, server)
+
+
+def test_the_reproduce_tab_downloads_a_notebook(server, page, tmp_path):
+    open_page(page, server, "/explorer?kind=GroupNorm&shape=2%2C4%2C3%2C3&groups=2&view=Reproduce+in+PyTorch",
+              "Explorer")
+    button = page.locator(MAIN).get_by_role("button", name=re.compile(r"notebook \(\.ipynb\)"))
+    with page.expect_download() as download:
+        button.click()
+    path = tmp_path / "lnorm_explorer.ipynb"
+    download.value.save_as(path)
+    assert download.value.suggested_filename == "lnorm_explorer.ipynb"
+    nb = json.loads(path.read_text())
+    assert nb["nbformat"] == 4
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert "nn.GroupNorm(2, 4" in code[0] and "np.sqrt(var + eps)" in code[1]
+    settle(page)
     assert_clean(page, server)
