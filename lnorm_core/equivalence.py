@@ -496,12 +496,17 @@ def layernorm_vs_instancenorm(x, seed=0, eps=None):
                     LayerNorm((C, H, W)) (the whole sample: GroupNorm(1, C)) and LayerNorm((C,))
                     on channels-last x.permute(0, 2, 3, 1) (each pixel over its channels).
     An empty list for other inputs, and where torch refuses one of these layers on x in
-    training (InstanceNorm with a single spatial element).
+    training (InstanceNorm1d on a length of 1, InstanceNorm2d on a single pixel).
     """
     x = np.asarray(x, dtype=np.float64)
+    try:
+        return _layernorm_vs_instancenorm(x, seed, eps)
+    except InputError:  # torch refuses one of the layers here, e.g. InstanceNorm1d on a length of 1
+        return []
+
+
+def _layernorm_vs_instancenorm(x, seed, eps):
     shape = tuple(x.shape)
-    if len(shape) in (3, 4) and math.prod(shape[2:]) == 1:
-        return []  # InstanceNorm is refused: one spatial element per (sample, channel)
     if len(shape) == 3:
         n, length, d = shape
         layer = NormSpec("layer", normalized_shape=(d,), eps=eps)

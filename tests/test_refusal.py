@@ -154,3 +154,30 @@ def test_labels_are_plain_text():
     for spec, shape in itertools.chain(REFUSED.values(), TOO_FEW_DIMS.values()):
         for fix in refusal_help(spec, shape).fixes:
             assert not set(fix.label) & set("*`[]<>#|\\"), fix.label  # a button label is Markdown
+
+
+def test_the_explorer_explains_exactly_the_refusals_it_meets():
+    """Over layers and small shapes a person can reach: the explorer fails with InputError exactly where the
+    refusal model has torch's words and an explanation, so every refused page shows help and no other does."""
+    from lnorm_app.config import Config, divisors, valid_suffixes
+    from lnorm_app.models.explorer import _explore
+    from lnorm_app.models.refusals import _refusal_for
+
+    shapes = [(3,), (1, 3), (2, 3), (2, 1, 4), (2, 4, 1), (1, 3, 1), (2, 3, 1, 1), (1, 2, 1, 1), (2, 4, 3, 3)]
+    for shape in shapes:
+        c = shape[1] if len(shape) > 1 else 1
+        configs = [Config(shape=shape, kind=kind, normalized_shape=ns) for kind in ("layer", "rms")
+                   for ns in valid_suffixes(shape) + [(7,)]]
+        configs += [Config(shape=shape, kind="group", num_groups=g) for g in divisors(c) + [c + 1]]
+        configs += [Config(shape=shape, kind=kind, training=t, track_running_stats=True)
+                    for kind in ("batch", "instance") for t in (True, False)]
+        for config in configs:
+            refusal = _refusal_for(config)
+            try:
+                _explore(config)
+                refused = None
+            except lc.InputError as e:
+                refused = str(e)
+            assert (refusal is None) == (refused is None), (config, refused)
+            if refusal is not None:
+                assert refusal.torch_message == refused and refusal.meaning
