@@ -10,21 +10,10 @@ import re
 import pytest
 import torch
 
-from test_browser import (  # noqa: F401 - browser, page and server are fixtures
-    ERROR,
-    MAIN,
-    PLOT,
-    SIDEBAR,
-    assert_clean,
-    browser,
-    expect,
-    open_page,
-    page,
-    screenshot,
-    server,
-    settle,
-    sidebar_value,
-)
+import test_browser as tb
+from test_browser import ERROR, MAIN, PLOT, SIDEBAR, assert_clean, expect, open_page, screenshot, settle, sidebar_value
+
+browser, server, page = tb.browser, tb.server, tb.page  # the browser tests' fixtures: one server per module
 
 pytestmark = pytest.mark.browser
 
