@@ -265,3 +265,36 @@ def page_config():
     config, problems = sidebar()
     show_problems(problems)
     return config
+
+
+def refusal(r):
+    """Where torch refuses the layer on this input: its words verbatim, what they mean, the fixes as buttons; then stop.
+
+    r: a lnorm_app.models.refusals.RefusalView, or None (nothing to show). torch's message is
+    shown as code (no Markdown from it, and it reads as what to search for); the meaning as
+    plain text. A button sets the sidebar controls it names before they are drawn again, so
+    the page reruns with the fix and the URL follows.
+    """
+    if r is None:
+        return
+
+    def apply(controls):
+        if any(key == "shape" for key, _ in controls):
+            _forget_shape_choices()
+        for key, value in controls:
+            st.session_state[key] = value
+
+    runs = "".join(ch if ch == "`" else " " for ch in r.torch_message).split()  # backtick runs in the message
+    fence = "`" * (1 + max((len(run) for run in runs), default=0))  # a code span no run can close
+    st.error(f"{fence} {r.torch_message} {fence}", title="PyTorch refuses this layer on this input, in its own words:",
+             icon=":material/block:")  # as inline code: torch's words verbatim, no Markdown from them
+    if r.meaning:
+        st.text(r.meaning)
+    if r.choices:
+        st.text("Choose one that torch accepts:")
+        row = st.container(horizontal=True)
+        for c in r.choices:
+            row.button(c.label, key=c.key, help=c.why or None, on_click=apply, args=(c.controls,))
+    for line in r.not_offered:
+        st.text(f"In your own code: {line}")
+    st.stop()

@@ -9,6 +9,9 @@
     y_ref = lc.torch_forward(spec, x)          # torch.nn.functional
     wrong = lc.manual_forward(spec, x, mistakes=("unbiased", "std_under_sqrt"))
     d = lc.which_mistake(spec, x, wrong)       # which mistakes reproduce a wrong output
+    r = lc.refusal_help(spec, x.shape)         # where torch refuses: its words, their meaning, what it accepts
+    lc.equivalents(spec, x.shape, x=x)         # layers that pool alike, each with when its output is the same
+    lc.layernorm_vs_instancenorm(x)            # the claim, answered on (N, L, D) or (N, C, H, W)
 
 This is the library: numpy and torch only. The app's page models, figures and
 Streamlit helpers live in lnorm_app, which imports this package and never the other way.
@@ -18,7 +21,18 @@ Bad input raises lc.InputError, a ValueError with a message a person can act on.
 from .compare import TOLERANCES, Comparison, compare, ulp
 from .diagnosis import mistake_combinations, which_mistake
 from .dtypes import DTYPES
-from .equivalence import Equivalent, equivalents, outputs_equal, param_ids, same_partition
+from .equivalence import (
+    Equivalent,
+    Gap,
+    LayerPair,
+    View,
+    compare_layers,
+    equivalents,
+    layernorm_vs_instancenorm,
+    outputs_equal,
+    param_ids,
+    same_partition,
+)
 from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
 from .manual import (
     MISTAKES,
@@ -32,6 +46,7 @@ from .manual import (
 )
 from .parse import parse_shape, parse_tensor
 from .reference import available_devices, torch_backward, torch_forward
+from .refusal import Fix, Refusal, refusal_help
 from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
 from .tensors import check_shape, seeded_tensor
 from .variance import ALGORITHMS, error_sweep, variance
@@ -39,9 +54,10 @@ from .variance import ALGORITHMS, error_sweep, variance
 __all__ = [
     "ALGORITHMS", "CLASS_NAMES", "DTYPES", "KIND_TABLE", "KINDS", "MAX_DIMS", "MAX_ELEMENTS", "MAX_NESTING",
     "MAX_PASTE_CHARS", "MISTAKES", "TOLERANCES", "available_devices", "backward", "check_shape", "compare",
-    "Comparison", "Equivalent", "equivalents", "error_sweep", "forward", "Forward", "group_ids", "InputError",
-    "Kind", "layout", "Layout", "manual_backward", "manual_forward", "mistake_combinations", "NormSpec",
-    "outputs_equal", "param_ids", "parse_shape", "parse_tensor", "reduction_layout", "running_stats_step",
+    "compare_layers", "Comparison", "Equivalent", "equivalents", "error_sweep", "Fix", "Forward", "forward",
+    "Gap", "group_ids", "InputError", "Kind", "layernorm_vs_instancenorm", "LayerPair", "layout", "Layout",
+    "manual_backward", "manual_forward", "mistake_combinations", "NormSpec", "outputs_equal", "param_ids",
+    "parse_shape", "parse_tensor", "reduction_layout", "Refusal", "refusal_help", "running_stats_step",
     "RunningStats", "same_partition", "seeded_tensor", "torch_backward", "torch_forward", "ulp", "variance",
-    "which_mistake",
+    "View", "which_mistake",
 ]

@@ -4,11 +4,18 @@ The page is the app's default page, so AppTest.from_file(app.py) runs it. The
 tabs render lazily: the view query parameter picks which one runs.
 """
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import element_tree
+
+import lnorm_core as lc
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
@@ -94,14 +101,39 @@ def test_reproduce_tab_shows_code_and_downloads():
     assert len(codes) == 2
     assert "torch.manual_seed(0)" in codes[0] and "nn.GroupNorm(2, 4" in codes[0]
     assert "np.sqrt(var + eps)" in codes[1]
-    assert len(at.get("download_button")) == 5  # 4-D: no CSV of the tensor itself
+    buttons = at.get("download_button")
+    assert len(buttons) == 6  # the notebook and 5 files of numbers (4-D: no CSV of the tensor itself)
+    assert "notebook (.ipynb)" in buttons[0].proto.label
 
 
-def test_same_pooling_tab_lists_the_equivalents():
+def test_same_pooling_tab_lists_the_equivalents_with_their_conditions():
     at = _app(view="Same pooling")
     text = _text(at)
-    assert "`nn.InstanceNorm1d(3)` on (2, 3, 4)" in text
-    assert "affine weight then has shape (3,) instead of (4,)" in text
+    assert "**`nn.InstanceNorm1d(3)` on `x`** (2, 3, 4): the same output without affine" in text
+    assert "InstanceNorm1d(3) takes dim 1 of (2, 3, 4) (size 3) as its channels" in text
+    assert "**`nn.RMSNorm((4,))` on `x`** (2, 3, 4): the same groups, a different output" in text
+    # the counterexample's number is the one torch gives: LayerNorm and RMSNorm on the page's input
+    x = torch.from_numpy(lc.seeded_tensor((2, 3, 4), 0))
+    gap = float((torch.nn.LayerNorm(4, elementwise_affine=False, dtype=torch.float64)(x)
+                 - torch.nn.RMSNorm(4, eps=1e-5, elementwise_affine=False, dtype=torch.float64)(x)).abs().max())
+    assert f"here they differ by up to {gap:.2g}, without affine" in text
+    assert "`nn.LayerNorm((4,))`" not in text  # never its own equivalent
+
+
+@pytest.mark.parametrize("params,words", [
+    ({"shape": "2,5,8", "ns": "(8,)"},
+     ["LayerNorm is InstanceNorm? On (batch, seq, dim) = (2, 5, 8)", "`nn.InstanceNorm1d(5)` on `x` as it is",
+      "`nn.InstanceNorm1d(8)` on `x.transpose(1, 2)`", "pools each feature over the 5 tokens: 16 groups of 5"]),
+    ({"kind": "InstanceNorm", "shape": "2,4,3,3"},
+     ["LayerNorm is InstanceNorm? On (N, C, H, W) = (2, 4, 3, 3)", "`nn.LayerNorm((3, 3))` on `x` pools the same",
+      "`nn.LayerNorm((4, 3, 3))`", "the groups of GroupNorm(1, 4)", "`x.permute(0, 2, 3, 1)`"]),
+], ids=["batch-seq-dim", "n-c-h-w"])
+def test_the_layernorm_is_instancenorm_callout_on_the_presets(params, words):
+    at = _app(view="Same pooling", **params)
+    assert not at.exception and not _errors(at)
+    text = _text(at)
+    for w in words:
+        assert w in text, w
 
 
 def test_cube_group_out_of_range_after_a_new_shape():
@@ -137,14 +169,109 @@ def test_ragged_paste():
     assert not at.get("plotly_chart")
 
 
-def test_normalized_shape_torch_refuses():
+# ---- torch's refusals: its words, what they mean here, and buttons that apply what it accepts ------
+
+
+@pytest.fixture
+def typed_selectbox_values(monkeypatch):
+    """Let AppTest send a select box's typed value (accept_new_options) back, as the browser does.
+
+    AppTest looks the current value up among the options to send its state, so a page whose
+    normalized_shape box holds a typed "(2,)" cannot be rerun by a click; the browser sends
+    the typed text itself as the widget's string value, and so does this.
+    """
+    def state(self):
+        ws = WidgetState()
+        ws.id = self.id
+        if self.value is not None:
+            ws.string_value = str(element_tree._format_value_for_widget(self.format_func, self.value))
+        return ws
+
+    monkeypatch.setattr(element_tree.Selectbox, "_widget_state", property(state))
+
+
+def _texts(at):
+    return [t.value for t in at.text]
+
+
+def _typed_array(value):
+    """An array as plotly sends it to the browser: a list, or {"dtype", "bdata" (base64), "shape"}."""
+    if not isinstance(value, dict):
+        return np.asarray(value)
+    flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return flat.reshape([int(d) for d in str(value.get("shape", flat.size)).split(",")])
+
+
+def _torch_refusal(module, shape):
+    """What torch.nn says when module runs on an input of shape."""
+    with pytest.raises((RuntimeError, ValueError)) as e:
+        module(torch.randn(*shape))
+    return str(e.value)
+
+
+def test_normalized_shape_torch_refuses_with_its_words_their_meaning_and_the_choices():
     at = _app(shape="4,2,3", ns="(2,)")
     assert not at.exception
-    assert any("Given normalized_shape=[2], expected input with shape [*, 2], but got input of size[4, 2, 3]"
-               in e for e in _errors(at))
+    words = _torch_refusal(torch.nn.LayerNorm(2), (4, 2, 3))
+    assert words == "Given normalized_shape=[2], expected input with shape [*, 2], but got input of size[4, 2, 3]"
+    assert any(words in e for e in _errors(at))
+    assert any("for (4, 2, 3) that is (3,), (2, 3) or (4, 2, 3); (2,) is the middle dim" in t for t in _texts(at))
+    assert [b.label for b in at.button] == ["(3,)", "(2, 3)", "(4, 2, 3)"]
+    assert not at.get("plotly_chart")
 
 
-def test_num_groups_that_does_not_divide_the_channels():
+def test_a_choice_button_applies_it_and_the_page_shows_the_layer(typed_selectbox_values):
+    at = _app(shape="4,2,3", ns="(2,)")
+    at.button(key="fix-ns=(2, 3)").click().run()
+    assert not at.exception and not _errors(at) and not at.button
+    assert "LayerNorm((2, 3), eps=1e-05) on (4, 2, 3): 4 groups of 6 elements each" in _text(at)
+    assert at.sidebar.selectbox(key="ns").value == "(2, 3)"
+    assert at.query_params["ns"] == ["(2, 3)"] or at.query_params["ns"] == "(2, 3)"
+    assert len(at.get("plotly_chart")) == 1
+    # the groups drawn are torch's: LayerNorm((2, 3)) normalizes each of the 4 samples over 6 values
+    data = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    ids = np.array([_typed_array(t["z"]) for t in data if t["type"] == "heatmap"])
+    assert ids.shape == (4, 2, 3) and all((ids[n] == n).all() for n in range(4))
+
+
+def test_num_groups_that_does_not_divide_the_channels(typed_selectbox_values):
     at = _app(kind="GroupNorm", shape="2,4,3", groups="3")
     assert not at.exception
-    assert any("num_channels (4) must be divisible by num_groups (3)" in e for e in _errors(at))
+    assert any(_torch_refusal(lambda x: torch.nn.GroupNorm(3, 4)(x), (2, 4, 3)) in e for e in _errors(at))
+    assert any("num_groups must divide 4: 1, 2 or 4" in t for t in _texts(at))
+    assert [b.label for b in at.button] == ["num_groups=1", "num_groups=2", "num_groups=4"]
+    at.button(key="fix-groups=2").click().run()
+    assert not at.exception and not _errors(at)
+    assert "GroupNorm(2, C, eps=1e-05) on (2, 4, 3): 4 groups of 6 elements each" in _text(at)
+
+
+def test_batch_norm_with_one_value_per_channel_offers_eval_mode():
+    at = _app(kind="BatchNorm", shape="1,3")
+    assert any(_torch_refusal(torch.nn.BatchNorm1d(3), (1, 3)) in e for e in _errors(at))
+    assert any("each of the 3 channels has one value" in t for t in _texts(at))
+    at.button(key="fix-mode=eval-track=True").click().run()
+    assert not at.exception and not _errors(at)
+    assert "on (1, 3): 3 groups of 1 element each (eval mode" in _text(at)
+    assert at.query_params["mode"] in ("eval", ["eval"])
+
+
+@pytest.mark.parametrize("view", TABS)
+def test_batch_norm_in_eval_on_one_sample_opens_every_tab(view):
+    """The fix above: in eval mode with running statistics torch accepts (1, 3), though training is refused."""
+    at = _app(kind="BatchNorm", shape="1,3", mode="eval", view=view)
+    assert not at.exception and not _errors(at)
+    if view == "Same pooling":
+        assert any("in training mode torch refuses this input" in i.value for i in at.info)
+
+
+def test_a_pasted_tensor_is_not_offered_a_new_shape_but_told_it():
+    at = _app(kind="BatchNorm", source="paste", paste="[[1.0, 2.0, 3.0]]")
+    assert [b.label for b in at.button] == ["eval mode, with running statistics", "LayerNorm((3,))"]
+    assert any("In your own code: shape (2, 3): a batch of 2 samples" in t for t in _texts(at))
+
+
+def test_what_is_not_torchs_refusal_keeps_the_plain_message():
+    at = _app(eps="-1")  # lnorm's own check of a parameter: no torch words to explain
+    assert not at.button
+    assert _errors(at) == ["eps must be a finite number >= 0, got -1.0"]
+    assert lc.refusal_help(lc.NormSpec("layer", normalized_shape=(4,)), (2, 3, 4)) is None

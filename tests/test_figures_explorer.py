@@ -47,13 +47,13 @@ def test_the_cube_caps_its_markers(name):
     markers = sum(len(t.x) for t in fig.data)
     assert markers <= F.MAX_CUBE_POINTS
     assert "of 1,048,576 elements" in F.note_of(fig) or "of 524,288 elements" in F.note_of(fig)
-    chosen = fig.data[1]
-    assert len(chosen.x) > 0 and chosen.name == "group 5"
-    # every marker of the chosen trace is in group 5, and no marker of the other trace is
+    chosen = fig.data[-1]
+    assert len(chosen.x) > 0 and chosen.name.startswith("group 5: ")
+    # every marker of the chosen trace is in group 5, and no marker of the other traces is
     ids = e.f.ids.reshape(_cube_shape(e.x.shape))
     assert set(ids[np.asarray(chosen.z), np.asarray(chosen.x), np.asarray(chosen.y)]) == {5}
-    other = fig.data[0]
-    assert 5 not in set(ids[np.asarray(other.z), np.asarray(other.x), np.asarray(other.y)])
+    for other in fig.data[:-1]:
+        assert 5 not in set(ids[np.asarray(other.z), np.asarray(other.x), np.asarray(other.y)])
 
 
 def test_group_map_colours_cells_by_the_cores_group_ids():
@@ -142,3 +142,68 @@ def test_stages_mark_nan_and_inf_cells_in_words():
     # Group 2's mean is inf (inf + 0 + 1), its variance NaN (inf - inf): 1 + 3 infs in all.
     assert len(words) == 2 + 4 * 6
     assert words.count("inf") == 4 and words.count("NaN") == 22
+
+
+# ---- the cube reads well: ticks, ranges, the chosen group and the legend -----------------------------
+
+
+def _cube_axes(fig):
+    """(axis, size along it) for the cube's x, y and z: dim 1, the rest merged, dim 0."""
+    scene = fig.layout.scene
+    return [(scene.xaxis, 1), (scene.yaxis, 2), (scene.zaxis, 0)]
+
+
+@pytest.mark.parametrize("config", [
+    Config(kind="group", shape=(2, 4, 3, 3), num_groups=2),
+    Config(shape=(8, 128, 512), normalized_shape=(512,)),
+    Config(kind="group", shape=(4, 32, 16, 16), num_groups=8),
+    Config(kind="batch", shape=(5, 3)),
+], ids=["(2, 4, 3, 3) GroupNorm(2)", "(8, 128, 512) LayerNorm", "(4, 32, 16, 16) GroupNorm(8)", "2-D"])
+def test_cube_axes_have_integer_ticks_to_the_last_index_and_half_a_cell_of_room(config):
+    e = explore(config)
+    dims = _cube_shape(e.x.shape)
+    fig = F.group_cube(e)
+    for axis, dim in _cube_axes(fig):
+        size = dims[dim]
+        ticks = list(axis.tickvals)
+        assert ticks[0] == 0 and ticks[-1] == size - 1  # starts at the first index and reaches the last
+        assert all(isinstance(t, int) for t in ticks) and ticks == sorted(set(ticks))
+        assert len(ticks) <= 12  # labels that do not run into each other
+        if size <= 4:
+            assert ticks == list(range(size))  # every index of a short axis
+        lo, hi = sorted(axis.range)
+        assert lo <= -0.5 and hi >= size - 0.5  # no marker of the first or last index is cut
+        assert hi - lo <= size + 1
+        assert list(axis.ticktext) == [str(t) for t in ticks]
+
+
+def test_cube_the_chosen_group_stands_out_and_the_legend_names_every_group():
+    e = explore(Config(kind="group", shape=(2, 4, 3, 3), num_groups=2))
+    fig = F.group_cube(e, selected=2)
+    names = [t.name for t in fig.data]
+    assert names == ["group 0", "group 1", "group 3", "group 2: its 18 elements, one mean and one variance"]
+    ids = lc.group_ids(lc.NormSpec("group", num_groups=2), (2, 4, 3, 3)).reshape(2, 4, 9)
+    for trace in fig.data:  # each trace holds exactly its group's elements (the core's ids)
+        g = int(trace.name.split()[1].rstrip(":"))
+        got = ids[np.asarray(trace.z), np.asarray(trace.x), np.asarray(trace.y)]
+        assert set(got) == {g} and len(got) == 18
+    chosen, faint = fig.data[-1].marker, fig.data[0].marker
+    assert chosen.opacity == 1 and faint.opacity < 0.5
+    assert chosen.size > faint.size and chosen.line.width > 0
+    assert fig.layout.legend.title.text == "which is which"
+    assert "x as the cube (2, 4, 9): N (dim 0), C (dim 1), H·W (dims 2, 3)" in fig.layout.title.text
+
+
+def test_cube_with_many_groups_has_one_legend_entry_for_the_others():
+    e = explore(Config(shape=(8, 128, 512), normalized_shape=(512,)))
+    fig = F.group_cube(e, selected=3)
+    assert [t.name for t in fig.data] == ["the other 1,023 groups (colours repeat)",
+                                         "group 3: its 512 elements, one mean and one variance"]
+    assert len(fig.data[-1].x) == 512  # the whole chosen row
+
+
+def test_short_panel_axes_tick_every_index_not_halves():
+    e = explore(Config(shape=(4, 2, 3), normalized_shape=(2, 3)))  # panels of 2 rows: plotly would tick 0.5
+    for fig in (F.group_map(e), F.stages_figure(e)):
+        assert list(fig.layout.yaxis.tickvals) == [0, 1]
+        assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]

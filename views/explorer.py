@@ -4,6 +4,7 @@ import streamlit as st
 
 from lnorm_app import figures, ui
 from lnorm_app.models.explorer import EQUIVALENTS_MAX_ELEMENTS, explore
+from lnorm_app.models.refusals import refusal_for
 from lnorm_app.reproduce import (
     FIRST_GROUPS,
     downloads,
@@ -26,6 +27,13 @@ def keep_in_range(key, high, low=0):
         del st.session_state[key]
 
 
+def same_pooling_verdict(eq):
+    """An equivalent's verdict in a few words."""
+    if eq.same_with_affine:
+        return "the same output, with affine too"
+    return "the same output without affine" if eq.same_output else "the same groups, a different output"
+
+
 def number(value):
     """A deviation as the check table writes it ('n/a' where the check does not apply)."""
     return "n/a" if value is None else f"{value:.3g}"
@@ -35,6 +43,7 @@ st.title("Explorer")
 st.write("Pick a tensor and a normalization layer in the sidebar. The page shows which elements share one "
          "mean and one variance (a *group*), what the layer outputs, and code that gives the same numbers.")
 config = ui.page_config()
+ui.refusal(refusal_for(config))  # torch refuses this layer here: its words, what they mean, the fixes as buttons
 with ui.user_errors():
     e = explore(config)
 st.markdown(f"**{e.caption}**")
@@ -87,15 +96,25 @@ if stages_tab.open:
 
 if same_tab.open:
     with same_tab:
-        st.write("Other layers that pool exactly the same elements on this input (or on a reshape of it). "
-                 "Each line says whether their output is the same too, and what differs in the affine weight.")
+        st.write("Other layers that pool exactly the same elements on this input (or on a reshape of it), and "
+                 "when their output is the same: without affine, with affine, in eval mode. The numbers are "
+                 "computed on this input, with the random weight and bias the sidebar's 'random' would draw.")
+        if e.equivalence_note:
+            st.info(e.equivalence_note, icon=":material/info:")
+        if e.claim:
+            title, lines = e.claim
+            with st.container(border=True):
+                st.markdown(f"**{title}**")
+                st.markdown("\n".join(f"- {line}" for line in lines))
         if not e.equivalents_searched:
             st.info(f"The search for other layers runs on inputs of up to {EQUIVALENTS_MAX_ELEMENTS:,} elements "
                     "and 5 dims; try a smaller shape.", icon=":material/info:")
         elif not e.equivalents:
             st.write("No other layer pools these elements the same way.")
         for eq in e.equivalents:
-            st.markdown(f"- `{module_code(eq.spec, eq.shape, short=True)}` on {eq.shape}: {eq.note}")
+            st.markdown(f"**`{module_code(eq.spec, eq.shape, short=True)}` on `{eq.how}`** {eq.shape}: "
+                        f"{same_pooling_verdict(eq)}")
+            st.markdown("\n".join(f"- {c}" for c in eq.pair.conditions))
 
 if code_tab.open:
     with code_tab:
@@ -107,7 +126,8 @@ if code_tab.open:
             left.code(torch_code(config), language="python", wrap_lines=True)
             right.markdown("**By hand, in numpy**: two passes, biased variance, eps inside the root")
             right.code(numpy_code(config), language="python", wrap_lines=True)
-            st.markdown("**Download the numbers**")
+            st.markdown("**Download** this view as a notebook that runs both blocks and checks them against each "
+                        "other, or its numbers")
             buttons = st.container(horizontal=True)
             for d in downloads(config):
                 buttons.download_button(d.label, d.data, file_name=d.file_name, mime=d.mime, on_click="ignore",

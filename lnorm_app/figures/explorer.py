@@ -86,6 +86,14 @@ def _index_template(shape, title):
     return title.replace(":, :]", "%{y}, %{x}]")
 
 
+def _index_ticks(fig, xs, ys, most=12):
+    """Integer ticks on every cell of a short axis (a 2-row panel would otherwise get ticks at 0.5)."""
+    if len(ys) <= most:
+        fig.update_yaxes(tickmode="array", tickvals=[int(v) for v in ys])
+    if len(xs) <= most:
+        fig.update_xaxes(tickmode="array", tickvals=[int(v) for v in xs])
+
+
 def _axis_titles(spec, shape):
     """(row axis title, column axis title) of every panel: the last two dims' names and indices."""
     names = _dim_names(spec.kind, len(shape))
@@ -135,6 +143,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
         ), row=r + 1, col=c + 1)
     row_title, col_title = _axis_titles(spec, shape)
     fig.update_yaxes(autorange="reversed")
+    _index_ticks(fig, np.arange(0, ids.shape[2] * stride, stride), np.arange(0, ids.shape[1] * stride, stride))
     for r in range(rows):
         fig.update_yaxes(title_text=row_title, row=r + 1, col=1)
     for c in range(cols):
@@ -169,9 +178,42 @@ def _cube_names(kind, shape):
     return f"{names[0]} (dim 0)", f"{names[1]} (dim 1)", third
 
 
-def _cube_axis(title, size):
-    """A cube axis: its title, and a tick on every index when there are few (no 0.5 between samples)."""
-    return dict(title=dict(text=title), dtick=1 if size <= 12 else None, tickformat="d")
+_CUBE_MIN_ASPECT = 0.35  # the shortest cube axis is drawn at least this long against the longest
+_CUBE_SCENE_PX = 380  # about how many pixels the longest cube axis spans on screen
+_CUBE_MAX_TICKS = 8
+
+
+def _cube_ticks(size, length=1.0):
+    """The tick indices of a cube axis drawn `length` long (the longest is 1): every index where they fit,
+    else a round step, always ending on the last index."""
+    room = max(4, round(_CUBE_MAX_TICKS * length))  # how many labels the axis has room for
+    if size <= max(room, round(12 * length)):
+        return list(range(size))
+    step = next(m * 10**k for k in range(12) for m in (1, 2, 5) if m * 10**k * room >= size)
+    ticks = list(range(0, size, step))
+    if size - 1 - ticks[-1] > step / 2:
+        ticks.append(size - 1)  # the last index, where there is room for it
+    else:
+        ticks[-1] = size - 1  # too close to the last round tick: the last index takes its place
+    return ticks
+
+
+def _cube_axis(title, size, length, reverse=False):
+    """A cube axis: its title, integer ticks that reach the last index, the range padded by half a cell.
+
+    reverse: the last index at the bottom (the z axis, sample 0 on top); its range then ends a
+    whole cell past the last index, so that index's label clears the corner the x axis starts at.
+    """
+    ticks = _cube_ticks(size, length)
+    lo, hi = -0.5, size - 0.5  # half a cell beyond the first and last index: no marker cut at the edge
+    return dict(title=dict(text=title), tickvals=ticks, ticktext=[str(t) for t in ticks],
+                range=[hi + 0.5, lo] if reverse else [lo, hi], autorange=False, showspikes=False, zeroline=False)
+
+
+def _cube_aspect(dims):
+    """Axis lengths proportional to the dims (cells look square), the shortest no less than _CUBE_MIN_ASPECT."""
+    longest = max(dims)
+    return [max(d / longest, _CUBE_MIN_ASPECT) for d in dims]
 
 
 def _strides(dims, budget):
@@ -187,9 +229,12 @@ def _strides(dims, budget):
 def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     """The GroupNorm paper's cube, live: x as (dim 0, dim 1, the rest merged), one marker per element.
 
-    Every group has its colour; group `selected` stands out, the others are faint. At most
-    max_points markers: the chosen group keeps up to half of them, the rest is a regular
-    sub-grid of the others (the title says so).
+    Group `selected` is drawn solid, larger and outlined; every other group in its own
+    colour, faint and smaller, so the partition stays visible behind it. Up to 12 groups
+    each have a legend entry; beyond that the others share one. Axes carry integer ticks
+    that reach the last index, padded by half a cell. At most max_points markers: the
+    chosen group keeps up to half of them, the rest is a regular sub-grid of the others
+    (the title says so).
     """
     spec, shape = e.spec, e.x.shape
     selected = int(min(max(selected, 0), e.n_groups - 1))
@@ -209,17 +254,22 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     shown = len(mine) + len(others)
     total = e.x.size
 
-    def trace(points, name, faint):
+    # marker size from the on-screen size of one shown cell along the most crowded axis (z, x, y = dims 0, 1, 2)
+    aspect = _cube_aspect(dims)
+    cell_px = min(_CUBE_SCENE_PX * a / math.ceil(d / s) for a, d, s in zip(aspect, dims, strides))
+    size = int(min(max(0.35 * cell_px, 3), 8))
+    faint = 0.22 if e.n_groups <= 12 else 0.14  # many groups: their repeating colours only as a texture
+    n_colors = len(GROUP_COLORS)
+
+    def trace(points, name, chosen, legend=True):
         pid = ids[tuple(points.T)]
         custom = np.stack([values[tuple(points.T)], pid, e.f.mean[pid], e.f.var[pid]], axis=-1)
-        size = 9 if shown <= 600 else 6 if shown <= 5000 else 3
-        n_colors = len(GROUP_COLORS)
         return go.Scatter3d(
-            x=points[:, 1], y=points[:, 2], z=points[:, 0], mode="markers", name=name,
-            marker=dict(symbol="square", size=size if faint else size + 3, color=pid % n_colors,
+            x=points[:, 1], y=points[:, 2], z=points[:, 0], mode="markers", name=name, showlegend=legend,
+            marker=dict(symbol="square", size=size + 2 if chosen else max(size - 1, 2), color=pid % n_colors,
                         colorscale=_group_colorscale(n_colors), cmin=-0.5, cmax=n_colors - 0.5,
-                        opacity=0.25 if faint else 1.0,
-                        line=dict(width=1 if not faint and shown <= 2000 else 0, color="#222")),
+                        opacity=1.0 if chosen else faint,
+                        line=dict(width=1.5 if chosen and shown <= 2000 else 0, color="#1a1a1a")),
             customdata=_compact(custom, shown),
             hovertemplate=(f"{names[0] or 'dim 0'} %{{z}}, {names[1] or 'dim 1'} %{{x}}, {names[2]} %{{y}}<br>"
                            f"value %{{customdata[0]:.6g}}<br>group %{{customdata[1]:.0f}}<br>"
@@ -227,17 +277,29 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
                            f"group {var_name} %{{customdata[3]:.6g}}<extra>{name}</extra>"),
         )
 
-    fig = go.Figure([trace(others, "other groups", True), trace(mine, f"group {selected}", False)])
+    chosen_name = f"group {selected}: its {e.group_size} elements, one mean and one variance"
+    traces = []
+    if e.n_groups <= 12:  # a legend entry per group, in its colour
+        other_ids = ids[tuple(others.T)]
+        traces = [trace(others[other_ids == g], f"group {g}", False) for g in range(e.n_groups)
+                  if g != selected and (other_ids == g).any()]
+    elif len(others):
+        traces = [trace(others, f"the other {e.n_groups - 1:,} groups (colours repeat)", False)]
+    traces.append(trace(mine, chosen_name, True))
+    fig = go.Figure(traces)
     note = f"{shown:,} of {total:,} elements (at most {max_points:,} markers)" if shown < total else ""
-    title = f"Group {selected} of {e.n_groups} in the cube {dims}: its {e.group_size} elements share one mean and variance"
-    if note:
-        title += f"<br><sup>showing {note}</sup>"
+    title = f"Group {selected} of {e.n_groups} (solid) shares one mean and variance; the other groups are faint"
+    sub = f"x as the cube {dims}: {', '.join(n for n in names if n)}"
+    title += f"<br><sup>{sub}{'; showing ' + note if note else ''}</sup>"
     fig.update_layout(
-        title=title, height=620, meta={"note": note}, margin=dict(t=90, l=0, r=0, b=0),
-        legend=dict(orientation="h", yanchor="bottom", y=0.0, x=0.0),
-        scene=dict(aspectmode="cube",
-                   xaxis=_cube_axis(names[1], dims[1]), yaxis=_cube_axis(names[2], dims[2]),
-                   zaxis=dict(_cube_axis(names[0], dims[0]), autorange="reversed")),  # sample 0 on top
+        title=title, height=640, meta={"note": note}, margin=dict(t=90, l=0, r=0, b=0),
+        legend=dict(title=dict(text="which is which"), orientation="v", yanchor="top", y=0.98, x=0.0,
+                    itemsizing="constant", bgcolor="rgba(255,255,255,0.7)"),
+        scene=dict(aspectmode="manual", aspectratio=dict(x=aspect[1], y=aspect[2], z=aspect[0]),
+                   xaxis=_cube_axis(names[1] or "dim 1", dims[1], aspect[1]),
+                   yaxis=_cube_axis(names[2] or "the rest", dims[2], aspect[2]),
+                   zaxis=_cube_axis(names[0] or "dim 0", dims[0], aspect[0], reverse=True),  # sample 0 on top
+                   camera=dict(eye=dict(x=0.95, y=-1.1, z=0.65))),
     )
     return fig
 
@@ -298,6 +360,7 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
                 fig.add_trace(marks, row=k + 1, col=j + 1)
     row_title, col_title = _axis_titles(spec, shape)
     fig.update_yaxes(autorange="reversed")
+    _index_ticks(fig, xs, ys)
     fig.update_yaxes(showticklabels=False)
     for r in range(kept):
         slice_title = f"<b>{titles[r]}</b><br>{row_title}" if len(shape) > 2 else row_title

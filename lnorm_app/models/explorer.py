@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lnorm_core import NormSpec, equivalents, forward
+from lnorm_core import NormSpec, equivalents, forward, refusal_help
+from lnorm_core.equivalence import layernorm_vs_instancenorm
 from lnorm_core.spec import pool, reduction_layout
 
 from ..cache import CACHE_MIB, BoundedCache
@@ -24,7 +25,11 @@ class Exploration:
     out_mean, out_var: per group, the mean and biased variance of x_hat; expected_var:
     what it must be, v / (v + eps) (for RMSNorm the mean square, ms / (ms + eps)).
     equivalents: configurations that pool the same elements (searched only up to
-    EQUIVALENTS_MAX_ELEMENTS elements and 5 dims; equivalents_searched says whether it was).
+    EQUIVALENTS_MAX_ELEMENTS elements and 5 dims; equivalents_searched says whether it was),
+    each with its LayerPair (eq.pair): when the outputs agree, with numbers on x.
+    equivalence_note: what the list assumes of this layer, in words ("" when nothing).
+    claim: "LayerNorm is InstanceNorm?" answered on this input, (title, lines), for a 3-D or
+    4-D input to LayerNorm or InstanceNorm (None otherwise).
     max_mean_deviation: max |out_mean| over the groups (None where the mean is not removed:
     RMSNorm, or eval with running statistics). max_var_deviation: max |out_var - expected_var|
     (None in eval with running statistics). check_note: what the check means here, in words.
@@ -47,6 +52,8 @@ class Exploration:
     max_var_deviation: float = None
     check_note: str = ""
     nonfinite_note: str = ""
+    equivalence_note: str = ""
+    claim: tuple = None
 
 
 _explore_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["explore"] << 20)
@@ -77,11 +84,84 @@ def _explore(config):
     if spec.uses_running_stats:
         caption += " (eval mode: normalized with the running statistics, torch's initial 0 and 1)"
     searched = len(shape) <= 5 and x.size <= EQUIVALENTS_MAX_ELEMENTS
-    eq = equivalents(spec, shape) if searched else []
+    eq = equivalents(spec, shape, x=x, seed=config.seed) if searched else []
     mean_dev, var_dev, note = _check(spec, out_mean, out_var, expected)
+    claim = None
+    if searched and spec.kind in ("layer", "instance") and len(shape) in (3, 4):
+        claim = claim_text(layernorm_vs_instancenorm(x, seed=config.seed, eps=spec.eps))
     return Exploration(spec, x, weight, bias, f, n_groups, size, caption, out_mean, out_var, expected, eq,
                        equivalents_searched=searched, max_mean_deviation=mean_dev, max_var_deviation=var_dev,
-                       check_note=note, nonfinite_note=nonfinite_note(x, f))
+                       check_note=note, nonfinite_note=nonfinite_note(x, f),
+                       equivalence_note=_equivalence_note(spec, shape), claim=claim)
+
+
+def _equivalence_note(spec, shape):
+    """What the same-pooling list assumes of this layer ("" when nothing needs saying)."""
+    training = spec.with_(training=True)
+    if spec.uses_running_stats and refusal_help(training, shape) is not None:
+        return (f"This {spec.class_name} is in eval mode with running statistics, and in training mode torch "
+                "refuses this input: it pools nothing of it, so there is no pooling to compare.")
+    if spec.uses_running_stats:
+        return (f"This {spec.class_name} is in eval mode with running statistics: it pools nothing of this input. "
+                "The list below is about training mode, where it uses this input's statistics.")
+    return ""
+
+
+def _gap(pair, what):
+    """A gap of a LayerPair as the callout writes it."""
+    g = pair.gaps[what].max_abs
+    return "n/a" if g is None else f"{g:.2g}"
+
+
+def _pairing(pair):
+    """'8 groups of 9' for one side of a LayerPair."""
+    count, size = pair.groups_b
+    return f"{count} group{'s' if count != 1 else ''} of {size}"
+
+
+def claim_text(pairs):
+    """(title, lines): "LayerNorm is InstanceNorm?" answered in plain words from layernorm_vs_instancenorm's pairs."""
+    if not pairs:
+        return None
+    first = pairs[0]
+    shape = first.shape_a
+    if len(shape) == 3:
+        n, length, d = shape
+        same, other = pairs
+        title = (f"LayerNorm is InstanceNorm? On (batch, seq, dim) = {shape}, LayerNorm(({d},)) pools each token's "
+                 f"{d} features: {first.groups_a[0]} groups of {first.groups_a[1]}.")
+        lines = [
+            f"`nn.InstanceNorm1d({length})` on `x` as it is reads the {length} tokens as channels and the {d} "
+            f"features as the length, so it pools the same {_pairing(same)}: the same output without affine "
+            f"(largest difference {_gap(same, 'no affine')}). With affine they differ: LayerNorm's weight is one "
+            f"per feature ({d},), InstanceNorm's one per token position ({length},); fitted to a random LayerNorm "
+            f"weight, it still misses by up to {_gap(same, 'affine')}.",
+            f"`nn.InstanceNorm1d({d})` on `x.transpose(1, 2)`, the usual way to put features in the channel dim, "
+            f"pools each feature over the {length} tokens: {_pairing(other)}, a different normalization. The "
+            f"outputs differ by up to {_gap(other, 'no affine')} even without affine.",
+            f"So LayerNorm(({d},)) equals InstanceNorm1d only with the tokens as channels and no affine (and "
+            "InstanceNorm in train mode, or without track_running_stats); with the features as channels it is "
+            "another layer.",
+        ]
+        return title, tuple(lines)
+    n, c, h, w = shape
+    same, whole, last = pairs
+    title = (f"LayerNorm is InstanceNorm? On (N, C, H, W) = {shape}, InstanceNorm2d({c}) pools each (sample, "
+             f"channel) over its {h}×{w} pixels: {first.groups_a[0]} groups of {first.groups_a[1]}.")
+    lines = [
+        f"`nn.LayerNorm(({h}, {w}))` on `x` pools the same {_pairing(same)}: the same output without affine "
+        f"(largest difference {_gap(same, 'no affine')}). With affine they differ: LayerNorm's weight is one per "
+        f"pixel ({h}, {w}), InstanceNorm's one per channel ({c},); fitted to a random InstanceNorm weight, it still "
+        f"misses by up to {_gap(same, 'affine')}.",
+        f"`nn.LayerNorm(({c}, {h}, {w}))`, what \"LayerNorm\" means for a CNN, pools each whole sample: "
+        f"{_pairing(whole)}, the groups of GroupNorm(1, {c}), not InstanceNorm's. The outputs differ by up to "
+        f"{_gap(whole, 'no affine')} without affine.",
+        f"`nn.LayerNorm(({c},))` on channels-last `x.permute(0, 2, 3, 1)` (as in ConvNeXt) pools each pixel over "
+        f"its {c} channels: {_pairing(last)}, different again (up to {_gap(last, 'no affine')} without affine).",
+        "So InstanceNorm2d equals LayerNorm over (H, W) without affine, and neither LayerNorm over (C, H, W) nor "
+        "over the channels.",
+    ]
+    return title, tuple(lines)
 
 
 def nonfinite_note(x, f):

@@ -1,0 +1,244 @@
+"""Where torch refuses a layer on an input: its message, what it means for this shape, and what it accepts.
+
+    help = refusal_help(spec, shape)     # None where torch accepts spec on shape
+    help.torch_message                   # torch's own words, as spec.check raises them
+    help.meaning                         # the same in plain words, for this shape
+    for fix in help.fixes:               # only choices torch accepts (each checked here with spec.check)
+        new_spec, new_shape = fix.apply(spec, shape)
+
+A fix changes the layer's parameters (named as torch.nn names them), or the layer itself, or
+the input's shape (a reshape of the same numbers: a seeded draw of the new shape is that
+reshape). Which refusal it is comes from the shape and the parameters, not from parsing the
+message, so the message stays whatever spec.check says.
+"""
+
+import math
+from dataclasses import dataclass
+
+from .errors import InputError
+from .spec import NormSpec
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One choice torch accepts instead.
+
+    label: what the choice is, short, e.g. "(2, 3)", "num_groups=2", "shape (2, 3)".
+    changes: the parameters it sets, as ((name, value), ...) with torch.nn's names;
+        a "kind" among them means another layer (built from these changes and eps alone).
+    shape: the input's new shape, or None to keep the input.
+    why: one sentence on what the choice does.
+    """
+
+    label: str
+    changes: tuple = ()
+    shape: tuple = None
+    why: str = ""
+
+    def apply(self, spec, shape):
+        """(spec, shape) after the fix."""
+        changes = dict(self.changes)
+        if "kind" in changes and changes["kind"] != spec.kind:
+            new = NormSpec(eps=spec.eps, **changes)  # another layer: torch's defaults but for eps
+        else:
+            new = spec.with_(**changes)
+        return new, tuple(self.shape) if self.shape is not None else tuple(shape)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """torch's refusal of a layer on an input, explained.
+
+    torch_message: torch's words (what spec.check raises). meaning: what they say about this
+    shape, in plain words. fixes: the choices torch accepts, each a Fix.
+    """
+
+    torch_message: str
+    meaning: str
+    fixes: tuple = ()
+
+
+def _accepted(spec, shape):
+    """Whether torch accepts spec on shape (spec.check, which refuses where torch refuses)."""
+    try:
+        spec.check(shape)
+        return True
+    except InputError:
+        return False
+
+
+def _shape_text(shape):
+    """A shape as torch prints a tuple: '(4, 2, 3)', '(3,)'."""
+    return str(tuple(int(d) for d in shape))
+
+
+def _or_list(items):
+    """'a', 'a or b', 'a, b or c'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _dims_text(first, count):
+    """'dim 1', 'dims 0 and 1', 'dims 1 to 3'."""
+    if count == 1:
+        return f"dim {first}"
+    if count == 2:
+        return f"dims {first} and {first + 1}"
+    return f"dims {first} to {first + count - 1}"
+
+
+def refusal_help(spec, shape):
+    """What torch's refusal of spec on an input of `shape` means, and the choices it accepts.
+
+    None where torch accepts spec on shape. Every Fix returned is accepted (checked here);
+    the tests check each against torch.nn's modules as well.
+    """
+    shape = tuple(int(d) for d in shape)
+    try:
+        spec.check(shape)
+        return None
+    except InputError as e:
+        message = str(e)
+    explain = _which(spec, shape)
+    if explain is None:  # a refusal this module does not know: torch's words alone
+        return Refusal(message, "", ())
+    meaning, fixes = explain(spec, shape)
+    kept = tuple(f for f in fixes if _accepted(*f.apply(spec, shape)))
+    return Refusal(message, meaning, kept)
+
+
+def _which(spec, shape):
+    """The explanation that fits this refusal, from the shape and the parameters (None if none does)."""
+    if spec.info.trailing:
+        k = len(spec.normalized_shape)
+        return _trailing if len(shape) < k or shape[-k:] != spec.normalized_shape else None
+    if len(shape) < 2:
+        return _too_few_dims
+    n, c, spatial = shape[0], shape[1], _spatial(shape)
+    if spec.kind == "group":
+        if c % spec.num_groups:
+            return _groups_do_not_divide
+        return _one_value_per_group if n * (c // spec.num_groups) * spatial == 1 else None
+    if spec.kind == "batch":
+        return _one_value_per_channel if n * spatial == 1 and not spec.uses_running_stats else None
+    return _one_spatial_element if spatial == 1 and not spec.uses_running_stats else None
+
+
+# ---- LayerNorm and RMSNorm: normalized_shape is the trailing dims ------------------------------
+
+
+def _trailing(spec, shape):
+    """normalized_shape that is not the input's last dims (or longer than the input)."""
+    ns, k, ndim = spec.normalized_shape, len(spec.normalized_shape), len(shape)
+    name = spec.class_name
+    suffixes = [shape[-j:] for j in range(1, ndim + 1)]  # every choice torch accepts, last dim first
+    listed = _or_list([_shape_text(s) for s in suffixes])
+    meaning = (f"normalized_shape must be the last dims of the input, which {name} then pools together: "
+               f"for {_shape_text(shape)} that is {listed}; ")
+    if k > ndim:
+        meaning += (f"{_shape_text(ns)} has {k} dims and the input only {ndim}.")
+    else:
+        # where ns sits in the input, if it does: the right-most run of dims with those sizes
+        starts = [i for i in range(ndim - k, -1, -1) if shape[i:i + k] == ns]
+        if starts:
+            i = starts[0]
+            where = ("the middle dim" if k == 1 and ndim == 3 and i == 1 else _dims_text(i, k))
+            moved = tuple(d for j, d in enumerate(shape) if not i <= j < i + k) + ns
+            src = str(i) if k == 1 else str(tuple(range(i, i + k)))
+            dst = "-1" if k == 1 else str(tuple(range(-k, 0)))
+            meaning += (f"{_shape_text(ns)} is {where}, not the last. To normalize over {_dims_text(i, k)} "
+                        f"alone, move {'it' if k == 1 else 'them'} to the end first: x.movedim({src}, {dst}) "
+                        f"has shape {_shape_text(moved)}, which {name}({_shape_text(ns)}) accepts.")
+        else:
+            meaning += f"no run of dims of {_shape_text(shape)} has the sizes {_shape_text(ns)}."
+    fixes = [Fix(_shape_text(s), (("normalized_shape", s),),
+                 why="pools the last dim" if len(s) == 1 else f"pools the last {len(s)} dims together")
+             for s in suffixes]
+    return meaning, fixes
+
+
+# ---- BatchNorm, InstanceNorm, GroupNorm: (N, C, *) input ------------------------------------------
+
+
+def _spatial(shape):
+    return math.prod(shape[2:])
+
+
+def _too_few_dims(spec, shape):
+    """A 1-D (or 0-D) input for a layer that takes (N, C, *)."""
+    name = spec.class_name
+    meaning = (f"{name} takes (N, C, *) input: a batch dim, a channel dim, then any spatial dims; "
+               f"{_shape_text(shape)} has {len(shape)} dim{'s' if len(shape) != 1 else ''}. Add the missing "
+               "dims with a reshape (the same numbers), or normalize the values with LayerNorm.")
+    fixes = []
+    for new in ((1, 1) + shape, (1,) + shape, shape + (1,)):
+        if len(new) >= 2:
+            how = {(1, 1) + shape: "one sample, one channel", (1,) + shape: "one sample, each value a channel",
+                   shape + (1,): "each value a sample of one channel"}[new]
+            fixes.append(Fix(f"shape {_shape_text(new)}", shape=new, why=f"{how} (x.reshape{_shape_text(new)})"))
+    if shape:
+        fixes.append(Fix(f"LayerNorm({_shape_text(shape[-1:])})",
+                         (("kind", "layer"), ("normalized_shape", shape[-1:])),
+                         why="pools the last dim instead"))
+    return meaning, fixes
+
+
+def _groups_do_not_divide(spec, shape):
+    """num_groups that does not divide the channels."""
+    c, g = shape[1], spec.num_groups
+    divisors = [d for d in range(1, c + 1) if c % d == 0]
+    meaning = (f"GroupNorm splits the C = {c} channels (dim 1 of {_shape_text(shape)}) into num_groups groups of "
+               f"equal size, so num_groups must divide {c}: {_or_list([str(d) for d in divisors])}. With {g} the "
+               f"groups would hold {c}/{g} channels each.")
+    fixes = [Fix(f"num_groups={d}", (("num_groups", d),), why=f"{c // d} channel{'s' if c // d > 1 else ''} a group")
+             for d in divisors]
+    return meaning, fixes
+
+
+def _one_value_per_group(spec, shape):
+    """GroupNorm whose every group holds one element (N = 1, num_groups = C, no spatial elements)."""
+    c, g = shape[1], spec.num_groups
+    meaning = (f"GroupNorm({g}) on {_shape_text(shape)} puts each of the {c} channels of the one sample in a group "
+               "of its own, with one element: its variance is 0 and its output would be 0. torch refuses it (it "
+               "checks the groups as BatchNorm checks channels, in eval mode too). Fewer groups, or more samples, "
+               "give each group more than one value.")
+    fixes = [Fix(f"num_groups={d}", (("num_groups", d),), why=f"{c // d} channels a group")
+             for d in range(1, c) if c % d == 0]
+    more = (2,) + shape[1:]
+    fixes.append(Fix(f"shape {_shape_text(more)}", shape=more, why="a batch of 2 samples"))
+    return meaning, fixes
+
+
+def _running_stats_fix(spec):
+    """Eval mode with running statistics: the input's own statistics are not used at all."""
+    return Fix("eval mode, with running statistics", (("training", False), ("track_running_stats", True)),
+               why=f"{spec.class_name} then normalizes with running_mean and running_var, as at inference")
+
+
+def _one_value_per_channel(spec, shape):
+    """BatchNorm in training (or eval without running statistics) with one value per channel."""
+    n, c = shape[0], shape[1]
+    in_eval = " (in eval mode too, without track_running_stats)" if not spec.training else ""
+    spatial = "no spatial dims" if len(shape) == 2 else f"{_spatial(shape)} spatial element"
+    meaning = (f"BatchNorm in training pools each channel over the batch and the spatial dims{in_eval}: "
+               f"{_shape_text(shape)} has N = {n} and {spatial}, so each of the {c} channels has one value, "
+               "whose variance is 0. torch refuses. Use the running statistics (eval mode), a larger batch, or a "
+               "layer that pools within a sample.")
+    more = (2,) + shape[1:]
+    rest = shape[1:]
+    fixes = [_running_stats_fix(spec),
+             Fix(f"shape {_shape_text(more)}", shape=more, why="a batch of 2 samples"),
+             Fix(f"LayerNorm({_shape_text(rest)})", (("kind", "layer"), ("normalized_shape", rest)),
+                 why="pools each sample's values together")]
+    return meaning, fixes
+
+
+def _one_spatial_element(spec, shape):
+    """InstanceNorm in training (or eval without running statistics) with one spatial element."""
+    spatial = "no spatial dims" if len(shape) == 2 else f"{_spatial(shape)} spatial element"
+    meaning = (f"InstanceNorm pools each (sample, channel) over its spatial dims (dims 2 and on): "
+               f"{_shape_text(shape)} has {spatial}, so each group has one value, whose "
+               "variance is 0. torch refuses in training, and in eval mode without track_running_stats. Use the "
+               "running statistics (eval mode), or BatchNorm, which pools each channel over the batch.")
+    fixes = [_running_stats_fix(spec), Fix("BatchNorm", (("kind", "batch"),), why="pools each channel over the batch")]
+    return meaning, fixes
