@@ -7,7 +7,7 @@ Two servers run side by side on loopback ports, with the same flags and the same
 page written to a temp dir (wide layout, a sidebar with three widgets, a title and one
 50x50 plotly heatmap). Every open is a fresh headless chromium (a new browser process
 and a new profile, so nothing is cached) and is timed from navigation start until the
-page is fully drawn:
+page is fully drawn, as checked in the page on every change to its DOM:
 
   - Streamlit's script ran and finished (stApp's data-test-script-state went to
     "running", then to "notRunning"), the connection is up, no status widget shows;
@@ -20,8 +20,10 @@ the floor and the pages alike. A page's ratio is the median over rounds of (page
 the floor open just before it). The websocket bytes received per open are summed from
 playwright's framereceived events. Every open has a timeout and is reported, not
 waited on forever; exceptions, "Something went wrong" and JavaScript errors are
-reported under the table. Nothing is asserted. The budget (DESIGN.md): every page at
-most 1.2x the floor.
+reported under the table, and so is any request off loopback (the browser sends those to a
+closed loopback port, so none leaves the machine). The extra columns say where the time
+goes: when the script finished, the browser's long tasks, the DOM's size. Nothing is
+asserted. The budget (DESIGN.md): every page at most 1.2x the floor.
 """
 
 import argparse
@@ -88,37 +90,45 @@ z = np.random.default_rng(0).standard_normal((50, 50))
 st.plotly_chart(go.Figure(go.Heatmap(z=z)), width="stretch")
 '''
 
-# Installed before any of the page's scripts: counts the script runs the browser sees and
-# notes when the last one finished, in ms since navigation start.
+# Installed before any of the page's scripts. On every change to the DOM until the page is fully
+# drawn, it checks whether it is, and keeps the first moment it is (ms since navigation start):
+#   Streamlit's script ran and finished, connected, no status widget, no loading skeleton left,
+#   and every plotly chart has its .main-svg.
+# It also counts the script runs, notes when the last one finished, and sums the long tasks (over
+# 50 ms of main thread at a stretch: parsing, compiling, laying out and drawing).
 WATCH_SCRIPT = """
 (() => {
-  const s = window.__pageLoad = {runs: 0, scriptDone: null};
-  new MutationObserver(records => {
+  const s = window.__pageLoad = {runs: 0, scriptDone: null, longTasks: 0, drawn: null};
+  const drawnNow = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || !s.runs || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+    if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return null;
+    if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]')) return null;
+    const boxes = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+    const plots = [...document.querySelectorAll('.js-plotly-plot')];
+    if (plots.length < boxes || !plots.every(p => p.querySelector('.main-svg'))) return null;
+    return {ms: performance.now(), charts: plots.length, nodes: document.getElementsByTagName('*').length,
+            longTasks: s.longTasks};
+  };
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) s.longTasks += e.duration;
+  }).observe({type: 'longtask', buffered: true});
+  const watch = new MutationObserver(records => {
     for (const r of records) {
+      if (r.attributeName !== 'data-test-script-state') continue;
       const now = r.target.getAttribute(r.attributeName);
       if (now === r.oldValue) continue;
       if (now === 'running') s.runs += 1;
       else if (now === 'notRunning' && s.runs) s.scriptDone = performance.now();
     }
-  }).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
-                        attributeFilter: ['data-test-script-state']});
+    s.drawn = drawnNow();
+    if (s.drawn) watch.disconnect();
+  });
+  watch.observe(document, {subtree: true, childList: true, attributes: true, attributeOldValue: true});
 })();
 """
-
-# Polled every animation frame: false until fully drawn, then the time and the chart count.
-DRAWN_CHECK = """
-() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || !window.__pageLoad.runs) return false;
-  if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
-  if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]')) return false;
-  const boxes = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
-  const plots = [...document.querySelectorAll('.js-plotly-plot')];
-  if (plots.length < boxes || !plots.every(p => p.querySelector('.main-svg'))) return false;
-  return {ms: performance.now(), charts: plots.length};
-}
-"""
+DRAWN = "() => window.__pageLoad.drawn"
+POLL_MS = 50
 
 # Where an open that timed out was stuck.
 STATE_PROBE = """
@@ -131,6 +141,11 @@ STATE_PROBE = """
 }
 """
 
+LEGEND = (
+    "# drawn ms: navigation start to fully drawn; x floor: median over rounds of (page ms / the floor open",
+    "# just before it); ws KB: received over the websocket (1 KB = 1000 bytes); script ms: when the browser",
+    "# saw the script finish; long tasks ms: main-thread stretches over 50 ms until drawn; all medians.",
+)
 EXCEPTION = '[data-testid="stException"]'
 WENT_WRONG = "Something went wrong"
 NOT_FOUND = "Page not found"
@@ -142,7 +157,9 @@ class Open:
 
     ms: float | None = None
     script_ms: float | None = None
+    long_task_ms: float | None = None
     charts: int = 0
+    nodes: int = 0
     ws_bytes: int = 0
     problems: list = field(default_factory=list)  # not drawn in time, exceptions, error text, JS errors
     off_loopback: list = field(default_factory=list)  # requests the page made off loopback (refused)
@@ -245,12 +262,13 @@ def open_once(pw, url, timeout_s=OPEN_TIMEOUT_S):
             try:
                 page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
                 left_ms = max(1, (deadline - time.monotonic()) * 1000)
-                drawn = page.wait_for_function(DRAWN_CHECK, polling="raf", timeout=left_ms).json_value()
+                drawn = page.wait_for_function(DRAWN, polling=POLL_MS, timeout=left_ms).json_value()
             except Exception as e:  # noqa: BLE001 - a slow or broken open is a reported failure, not the end
                 result.problems.append(f"not drawn within {timeout_s} s ({type(e).__name__}; "
                                        f"{safe_evaluate(page, STATE_PROBE)})")
                 return result
-            result.ms, result.charts = drawn["ms"], drawn["charts"]
+            result.ms, result.charts, result.nodes = drawn["ms"], drawn["charts"], drawn["nodes"]
+            result.long_task_ms = drawn["longTasks"]
             result.script_ms = page.evaluate("window.__pageLoad.scriptDone")
             result.problems += page_problems(page, js_errors)
         finally:
@@ -315,6 +333,8 @@ def summarize(pairs):
     return {
         "ms": median_or_none(p.ms for p, _ in pairs),
         "script_ms": median_or_none(p.script_ms for p, _ in pairs),
+        "long_task_ms": median_or_none(p.long_task_ms for p, _ in pairs),
+        "nodes": median_or_none(p.nodes for p, _ in pairs if p.ms),
         "ratio": median_or_none(ratios),
         "charts": median_or_none(p.charts for p, _ in pairs if p.ms),
         "kb": median_or_none(p.ws_bytes / 1000 for p, _ in pairs if p.ms),
@@ -326,20 +346,26 @@ def summarize(pairs):
 
 def table(results):
     """The table's lines, then the problems seen, one line each."""
-    head = (f"{'case':<13} {'drawn ms':>9} {'x floor':>8} {'charts':>7} {'ws KB':>8} {'script ms':>10}  "
-            f"{'budget':<7} failed")
-    lines, notes = [head, "-" * len(head)], []
+    head = (f"{'case':<13} {'drawn ms':>8} {'x floor':>7} {'budget':<6} {'charts':>6} {'ws KB':>6} "
+            f"{'script ms':>9} {'long tasks ms':>13} {'DOM nodes':>9} {'failed':>6}")
+    lines, notes, asked = [head, "-" * len(head)], [], {}
     for case, pairs in results.items():
         s = summarize(pairs)
-        ratio = "1.00" if case == FLOOR and s["ms"] else ("-" if s["ratio"] is None else f"{s['ratio']:.2f}")
+        ratio = "1.00" if case == FLOOR and s["ms"] else number(s["ratio"], ".2f")
         verdict = "" if s["ratio"] is None or case == FLOOR else ("ok" if s["ratio"] <= BUDGET_RATIO else "OVER")
-        charts = "-" if s["charts"] is None else f"{s['charts']:g}"
-        kb = "-" if s["kb"] is None else f"{s['kb']:.0f}"
-        lines.append(f"{case:<13} {fmt(s['ms']):>9} {ratio:>8} {charts:>7} {kb:>8} {fmt(s['script_ms']):>10}  "
-                     f"{verdict:<7} {s['failed']}/{len(pairs)}")
+        lines.append(f"{case:<13} {fmt(s['ms']):>8} {ratio:>7} {verdict:<6} {number(s['charts'], 'g'):>6} "
+                     f"{number(s['kb'], '.0f'):>6} {fmt(s['script_ms']):>9} {fmt(s['long_task_ms']):>13} "
+                     f"{number(s['nodes'], '.0f'):>9} {s['failed']:>2}/{len(pairs)}")
         notes += [f"# {case}: {p}" for p in s["problems"]]
-        notes += [f"# {case}: asked for {u[:90]} (off loopback: refused)" for u in s["off_loopback"]]
+        for url in s["off_loopback"]:
+            asked.setdefault(url, []).append(case)
+    notes += [f"# asked for {url[:90]} (off loopback: refused) by {', '.join(cases)}" for url, cases in asked.items()]
     return lines + (notes or ["# no exception, error text, JavaScript error or off-loopback request on any page"])
+
+
+def number(value, spec):
+    """A number in that format, or '-' where there is none."""
+    return "-" if value is None else format(value, spec)
 
 
 def torch_threads():
@@ -405,8 +431,8 @@ def main(argv=None):
         results = run(pw, urls, args.cases, args.repeats)
     for line in table(results):
         print(line)
-    print("# x floor: median over rounds of (page ms / the floor open just before it); script ms: when the "
-          "browser saw the script finish; ws KB: bytes received over the websocket (1 KB = 1000 bytes)")
+    for line in LEGEND:
+        print(line)
 
 
 if __name__ == "__main__":
