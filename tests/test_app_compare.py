@@ -34,7 +34,7 @@ def _errors(at):
 
 def _rows(at):
     """The comparison table as {part: row}."""
-    df = at.dataframe[0].value
+    df = at.table[0].value
     return {row["part"]: row for row in df.to_dict("records")}
 
 
