@@ -47,6 +47,9 @@ def tuple_text(shape):
     return str(tuple(shape))
 
 
+JOIN = "\u2060"  # WORD JOINER: invisible, and no part of a URL, an email address or a shortcode
+
+
 def literal(text):
     """text as Markdown that shows exactly text: a stranger's paste or link can make no markup of it.
 
@@ -56,8 +59,10 @@ def literal(text):
     inside it, and a backslash goes before each character that could make markup there: every
     backslash, backtick, $, <, &, @, | and ~; a : that is not followed by a space (:icon:,
     :red[...], http://); the ( after a ] (a link or an image); the . of www.; * when there are
-    two of them; an _ at the edge of a word; and the first character of the line. Torch's own
-    words, with their single * and their normalized_shape, stay as they are.
+    two of them; an _ at the edge of a word; and the first character of the line. Links,
+    email addresses, emoji and icons are found after the escapes are read, so an invisible
+    JOIN also goes after that : and before that . and @. Torch's own words, with their single
+    * and their normalized_shape, stay as they are.
     """
     text = " ".join(str(text).splitlines()).strip()
     pair_stars = text.count("*") > 1
@@ -65,17 +70,20 @@ def literal(text):
     for i, ch in enumerate(text):
         before = text[i - 1] if i else " "
         after = text[i + 1] if i + 1 < len(text) else " "
+        joined = (ch == ":" and not after.isspace()) or ch == "@" or (
+            ch == "." and text[max(i - 3, 0):i].lower() == "www")
         markup = (
-            ch in "\\`$<&@|~"
-            or (ch == ":" and not after.isspace())
+            joined
+            or ch in "\\`$<&|~"
             or (ch == "(" and before == "]")
-            or (ch == "." and text[max(i - 3, 0):i].lower() == "www")
             or (ch == "*" and pair_stars)
             or (ch == "_" and not (before.isalnum() and after.isalnum()))
             or (i == 0 and not ch.isalnum() and ch.isascii())
             or (ch in ".)" and text[:i].isdigit())  # "1. " or "1) " would start a list
         )
-        out.append("\\" + ch if markup and (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch)
+        if markup and ch.isascii() and not ch.isalnum() and not ch.isspace():
+            ch = "\\" + ch
+        out.append(ch + JOIN if joined and ch.endswith(":") else JOIN + ch if joined else ch)
     return "".join(out)
 
 

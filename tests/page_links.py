@@ -58,8 +58,8 @@ class Link:
 
 
 def shown(markdown):
-    """The text a person sees for a message written as Markdown with backslash escapes."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+    """The text a person sees for a message written as Markdown with backslash escapes (and invisible U+2060)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace("\u2060", "")
 
 
 # ---- the strategy ------------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def test_literal_shows_the_text_itself(text):
 @pytest.mark.parametrize("text,md", [
     ("# heading", "\\# heading"), ("> quote", "\\> quote"), ("- item", "\\- item"), ("1. item", "1\\. item"),
     ("12) item", "12\\) item"), ("    code", "code"), ("a\n# b\r\n> c", "a # b > c"),
-    ("[x]: http://e.com", "\\[x]: http\\://e.com"),
+    ("[x]: http://e.com", "\\[x]: http\\:\u2060//e.com"),
 ])
 def test_literal_starts_no_block(text, md):
     """A message is one line, and its first character starts no heading, quote, list, code block or definition."""
