@@ -98,8 +98,8 @@ def test_pitfalls_batchnorm_section_on_a_1d_input_says_what_torch_nn_says():
 # ---- a bad value never blanks the page ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("eps", ["-1", "abc", "1e999"])
-@pytest.mark.parametrize("page", ["explorer", "compare", "pitfalls"])
+@pytest.mark.parametrize("page,eps", [("explorer", "-1"), ("compare", "-1"), ("pitfalls", "-1e-05"),
+                                      ("explorer", "abc"), ("explorer", "1e999")])
 def test_an_unusable_eps_is_a_warning_and_the_page_goes_on(page, eps):
     """torch.nn takes a negative eps for most layers (and gives NaN where var < |eps|); lnorm's NormSpec refuses
     it, so the page warns and draws the view with the default, as for any unreadable control."""
@@ -162,10 +162,10 @@ LINK_WITH_MARKUP = {"source": "paste", "paste": "[1, 2, **bold**]", "kind": "# h
                     "shape": "**bold**"}
 
 
-@pytest.mark.parametrize("page", ["explorer", "compare", "pitfalls"])
-def test_a_link_full_of_markup_is_quoted_as_text(page):
-    """Every message that quotes the link quotes it literally (the browser test checks the rendered page)."""
-    at, _ = open_link(Link(page, LINK_WITH_MARKUP))
+def test_a_link_full_of_markup_is_quoted_as_text():
+    """Every message that quotes the link quotes it literally (the browser test checks the rendered page, on
+    every input page)."""
+    at, _ = open_link(Link("explorer", LINK_WITH_MARKUP))
     assert not at.exception
     messages = [e.value for e in at.error] + [w.value for w in at.warning]
     text = " ".join(shown(m) for m in messages)
