@@ -47,6 +47,46 @@ def tuple_text(shape):
     return str(tuple(shape))
 
 
+JOIN = "\u2060"  # WORD JOINER: invisible, and no part of a URL, an email address or a shortcode
+
+
+def literal(text):
+    """text as Markdown that shows exactly text: a stranger's paste or link can make no markup of it.
+
+    st.error, st.warning and st.info render Markdown (Streamlit's: with math, icons, emoji
+    and coloured text), so every message that quotes what a person typed goes through here.
+    The message becomes one line, so no heading, list, quote, table or code block can start
+    inside it, and a backslash goes before each character that could make markup there: every
+    backslash, backtick, $, <, &, @, | and ~; a : that is not followed by a space (:icon:,
+    :red[...], http://); the ( after a ] (a link or an image); the . of www.; * when there are
+    two of them; an _ at the edge of a word; and the first character of the line. Links,
+    email addresses, emoji and icons are found after the escapes are read, so an invisible
+    JOIN also goes after that : and before that . and @. Torch's own words, with their single
+    * and their normalized_shape, stay as they are.
+    """
+    text = " ".join(str(text).splitlines()).strip()
+    pair_stars = text.count("*") > 1
+    out = []
+    for i, ch in enumerate(text):
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        joined = (ch == ":" and not after.isspace()) or ch == "@" or (
+            ch == "." and text[max(i - 3, 0):i].lower() == "www")
+        markup = (
+            joined
+            or ch in "\\`$<&|~"
+            or (ch == "(" and before == "]")
+            or (ch == "*" and pair_stars)
+            or (ch == "_" and not (before.isalnum() and after.isalnum()))
+            or (i == 0 and not ch.isalnum() and ch.isascii())
+            or (ch in ".)" and text[:i].isdigit())  # "1. " or "1) " would start a list
+        )
+        if markup and ch.isascii() and not ch.isalnum() and not ch.isspace():
+            ch = "\\" + ch
+        out.append(ch + JOIN if joined and ch.endswith(":") else JOIN + ch if joined else ch)
+    return "".join(out)
+
+
 @contextmanager
 def user_errors(stop=True):
     """Show bad input as a message on the page and stop the page there; never a traceback.
@@ -58,7 +98,7 @@ def user_errors(stop=True):
     try:
         yield
     except lc.InputError as e:
-        st.error(str(e), icon=":material/error:")
+        st.error(literal(e), icon=":material/error:")
         if stop:
             st.stop()
     except Exception:  # noqa: BLE001 - one page's failure must not show a traceback to a stranger
@@ -166,7 +206,7 @@ def sidebar():
         choices = [str(g) for g in divisors(c)]
         groups = sb.selectbox("num_groups", choices, key="groups", bind="query-params", accept_new_options=True,
                               help=f"a divisor of C = {c}; type another to see what torch says")
-        values["num_groups"] = int(_parse_or_default(groups or "1", _whole, 1, "num_groups", problems))
+        values["num_groups"] = int(_parse_or_default(groups or "1", _count, 1, "num_groups", problems))
     default_eps = "None" if kind == "rms" else "1e-05"
     eps_text = sb.selectbox("eps", [default_eps] + [e for e in EPS_CHOICES if e != default_eps], key="eps",
                             bind="query-params", accept_new_options=True,
@@ -175,7 +215,7 @@ def sidebar():
     if eps_text in (None, "None"):
         values["eps"] = None if kind == "rms" else DEFAULT.eps
     else:
-        values["eps"] = _parse_or_default(eps_text, _float, DEFAULT.eps, "eps", problems)
+        values["eps"] = _parse_or_default(eps_text, _eps, DEFAULT.eps, "eps", problems)
     if kind in ("batch", "instance"):
         mode = sb.segmented_control("Mode", ["train", "eval"], default="train", key="mode", bind="query-params")
         values["training"] = mode != "eval"
@@ -228,6 +268,28 @@ def _whole(text):
         raise lc.InputError(f"{text!r} is not a whole number") from None
 
 
+def _count(text):
+    """A whole number of at least 1 typed in a box (num_groups), or InputError."""
+    value = _whole(text)
+    if value < 1:
+        raise lc.InputError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _eps(text):
+    """eps typed in a box or given by a link: a finite number of at least 0, or InputError.
+
+    torch.nn takes a negative eps for LayerNorm, RMSNorm, InstanceNorm and GroupNorm (and then
+    the square root of var + eps is NaN wherever a group's variance is below |eps|), and refuses
+    it for BatchNorm; lnorm's NormSpec refuses it for every layer, so the page warns and goes on
+    with the default rather than stopping.
+    """
+    value = _float(text)
+    if value < 0:
+        raise lc.InputError(f"{text!r} is negative; eps must be a finite number >= 0")
+    return value
+
+
 def _pasted_shape(text):
     """The shape of a pasted tensor, or None where it does not parse (the page says why)."""
     if not text or not text.strip():
@@ -241,7 +303,7 @@ def _pasted_shape(text):
 def show_problems(problems):
     """Each unreadable control value as a warning: the default is used in its place."""
     for p in problems:
-        st.warning(f"{p} — using the default instead.", icon=":material/warning:")
+        st.warning(f"{literal(p)} — using the default instead.", icon=":material/warning:")
 
 
 def chart(fig, whole):

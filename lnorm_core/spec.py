@@ -230,16 +230,27 @@ class NormSpec:
                 )
             return shape
         if len(shape) < 2:
+            if self.kind == "group":  # torch.nn.functional.group_norm's words
+                raise InputError(
+                    f"Expected at least 2 dimensions for input tensor but received {len(shape)} "
+                    f"({self.class_name} takes (N, C, *) input)"
+                )
+            # nn.BatchNorm1d's and nn.InstanceNorm1d's words: the classes that take the fewest dims
             raise InputError(
-                f"Expected at least 2 dimensions for input tensor but received {len(shape)} "
-                f"({self.class_name} takes (N, C, *) input)"
+                f"expected 2D or 3D input (got {len(shape)}D input); {self.class_name} takes (N, C, *) input"
             )
         n, c = shape[0], shape[1]
         spatial = math.prod(shape[2:])
         size = f"torch.Size({list(shape)})"
-        if self.kind == "batch" and self.training and n * spatial == 1:
+        # batch and instance use this input's statistics in training, and in eval without running
+        # statistics (nn.BatchNorm then calls F.batch_norm with training=True): torch's checks apply
+        batch_stats = not self.uses_running_stats
+        if self.kind == "batch" and batch_stats and n * spatial == 1:
             raise InputError(f"Expected more than 1 value per channel when training, got input size {size}")
-        if self.kind == "instance" and not self.uses_running_stats and spatial == 1:
+        if self.kind == "batch" and batch_stats and self.eps <= 0:
+            # F.batch_norm: a batch's own variance may be 0, so training needs eps > 0 (eval accepts 0)
+            raise InputError(f"batch_norm eps must be positive during training, but got {self.eps}")
+        if self.kind == "instance" and batch_stats and spatial == 1:
             raise InputError(f"Expected more than 1 spatial element when training, got input size {size}")
         if self.kind == "group":
             g = self.num_groups

@@ -22,6 +22,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -290,3 +291,33 @@ def test_the_root_link_keeps_its_settings(server, page):
     open_page(page, server, "/?kind=GroupNorm&shape=2%2C4%2C3&groups=2", "Explorer")
     expect(page.locator(MAIN)).to_contain_text("GroupNorm(2")
     assert "/explorer" in page.url and "groups=2" in page.url
+
+
+# A link whose every value is Markdown a stranger might send: each message that quotes it must show the characters.
+MARKUP = {"bold": "**bold**", "link": "[link](http://example.com)", "heading": "# heading",
+          "image": "![img](http://example.com/x.png)", "html": "<b>html</b>", "emoji": ":smile:",
+          "icon": ":material/home:", "www": "www.example.com", "email": "a@example.com"}
+MARKUP_LINK = {"source": "paste", "paste": f"[1, 2, {MARKUP['bold']}]", "kind": f"{MARKUP['heading']} {MARKUP['www']}",
+               "eps": MARKUP["link"], "seed": MARKUP["image"],
+               "dist": f"{MARKUP['html']} {MARKUP['emoji']} {MARKUP['icon']} {MARKUP['email']}"}
+JOIN = "\u2060"  # lnorm_app.ui.literal's invisible word joiner, which stops Streamlit's autolinks and shortcodes
+
+
+@pytest.mark.parametrize("path", ["explorer", "compare", "pitfalls"])
+def test_a_strangers_markup_in_a_link_is_shown_as_text(server, page, path):
+    """Bold, a link, a heading, an image, HTML, an emoji and an icon shortcode, a www. address and an email in
+    the link's paste, layer, eps, seed and dist: the messages quote each as the characters typed, and the page
+    makes no <strong>, <a href>, <h1>, <img>, emoji or icon of them."""
+    open_page(page, server, f"/{path}?{urlencode(MARKUP_LINK)}", PAGES[path][0])
+    alerts = page.locator('[data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"]')
+    expect(alerts.first).to_be_visible()
+    text = " ".join(alerts.all_inner_texts()).replace(JOIN, "")
+    for value in MARKUP.values():
+        assert value in text, f"{value!r} is not shown as typed in {text!r}"
+    assert "😄" not in text
+    main = page.locator(MAIN)
+    assert main.locator("strong, b, em", has_text=re.compile("bold|html")).count() == 0
+    assert alerts.locator("a, img, h1, h2, h3, h4, h5, h6, code, [role=img]").count() == 0
+    assert main.locator('a[href*="example.com"], img[src*="example.com"]').count() == 0
+    assert main.locator("h1, h2, h3, h4, h5, h6", has_text="heading").count() == 0
+    assert_clean(page, server)

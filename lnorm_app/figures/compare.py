@@ -51,8 +51,9 @@ def variance_sweep_figure(sweep, dtype, threshold=None, breakdown=None, eps=None
     fig = go.Figure()
     finite = np.concatenate([np.asarray(sweep[a], dtype=np.float64) for a in algs])
     finite = finite[np.isfinite(finite) & (finite > 0)]
-    floor = 10.0 ** (math.floor(math.log10(finite.min())) - 1) if finite.size else 1e-17
-    top = 10.0 ** (math.ceil(math.log10(max(finite.max(), 1.0))) + 1) if finite.size else 10.0
+    # a decade beyond the data each way, inside float64's range (10.0 ** 309 raises OverflowError)
+    floor = 10.0 ** max(math.floor(math.log10(finite.min())) - 1, -307) if finite.size else 1e-17
+    top = 10.0 ** min(math.ceil(math.log10(max(finite.max(), 1.0))) + 1, 308) if finite.size else 10.0
     zeros_x, zeros_text, bad_x, bad_text = [], [], [], []
     for a in algs:
         y = np.asarray(sweep[a], dtype=np.float64)
