@@ -36,23 +36,6 @@ _LINE = 96  # the width the tensor literals wrap at
 # ---- the nn module ---------------------------------------------------------------------------
 
 
-def _module_class(spec, ndim):
-    """The nn class name for spec on ndim-D input, or None where only the functional form fits.
-
-    BatchNorm1d takes (N, C) and (N, C, L), 2d (N, C, H, W), 3d (N, C, D, H, W).
-    InstanceNorm1d/2d/3d take (N, C, *) with 1/2/3 spatial dims; they read (C, L)
-    or (C, H, W) as an unbatched input, so a 2-D input has no InstanceNorm class.
-    """
-    if spec.kind not in ("batch", "instance"):  # one class for every input: LayerNorm, RMSNorm, GroupNorm
-        return spec.class_name
-    n_spatial = ndim - 2
-    if spec.kind == "batch" and 0 <= n_spatial <= 3:
-        return f"BatchNorm{max(n_spatial, 1)}d"
-    if spec.kind == "instance" and 1 <= n_spatial <= 3:
-        return f"InstanceNorm{n_spatial}d"
-    return None
-
-
 def module_code(spec, shape, short=False, dtype=None):
     """The nn constructor for spec on input shape, as code.
 
@@ -62,7 +45,7 @@ def module_code(spec, shape, short=False, dtype=None):
     Where no nn class takes the input (a 6-D BatchNorm, a 2-D InstanceNorm), the functional
     form is named instead, e.g. "F.batch_norm".
     """
-    cls = _module_class(spec, len(shape))
+    cls = spec.nn_class(len(shape))
     if cls is None:
         return f"F.{spec.kind}_norm"
     if spec.info.trailing:
@@ -182,7 +165,7 @@ def torch_code(config):
     spec, x = e.spec, e.x
     shape = tuple(x.shape)
     lines = [_header(e), "# float64, as the explorer computes", "import torch", "from torch import nn"]
-    cls = _module_class(spec, len(shape))
+    cls = spec.nn_class(len(shape))
     if cls is None:
         lines.append("import torch.nn.functional as F")
     if config.source == "paste" and x.size > PASTE_INLINE_MAX:

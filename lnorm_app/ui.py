@@ -194,8 +194,9 @@ def sidebar():
                          on_change=_forget_kind_choices) or "LayerNorm"
     kind = KINDS_BY_LABEL[label]
     values["kind"] = kind
+    info = lc.KIND_TABLE[kind]  # what this kind takes: trailing dims or channels, centering, buffers
     shape_for_choices = shape or _pasted_shape(values.get("paste", ""))
-    if kind in ("layer", "rms"):
+    if info.trailing:
         choices = [tuple_text(s) for s in valid_suffixes(shape_for_choices)] if shape_for_choices else ["(4,)"]
         ns = sb.selectbox("normalized_shape", choices, key="ns", bind="query-params", accept_new_options=True,
                           help="the trailing dims to normalize over; type another to see what torch says")
@@ -207,25 +208,25 @@ def sidebar():
         groups = sb.selectbox("num_groups", choices, key="groups", bind="query-params", accept_new_options=True,
                               help=f"a divisor of C = {c}; type another to see what torch says")
         values["num_groups"] = int(_parse_or_default(groups or "1", _count, 1, "num_groups", problems))
-    default_eps = "None" if kind == "rms" else "1e-05"
+    default_eps = "1e-05" if info.centers else "None"  # RMSNorm's None: the dtype's machine epsilon
     eps_text = sb.selectbox("eps", [default_eps] + [e for e in EPS_CHOICES if e != default_eps], key="eps",
                             bind="query-params", accept_new_options=True,
                             help="added to the variance under the square root; RMSNorm's None means "
                                  "the machine epsilon of the dtype")
     if eps_text in (None, "None"):
-        values["eps"] = None if kind == "rms" else DEFAULT.eps
+        values["eps"] = DEFAULT.eps if info.centers else None
     else:
         values["eps"] = _parse_or_default(eps_text, _eps, DEFAULT.eps, "eps", problems)
-    if kind in ("batch", "instance"):
+    if info.running_stats:
         mode = sb.segmented_control("Mode", ["train", "eval"], default="train", key="mode", bind="query-params")
         values["training"] = mode != "eval"
-        values["track_running_stats"] = sb.checkbox("track_running_stats", value=kind == "batch", key="track",
+        values["track_running_stats"] = sb.checkbox("track_running_stats", value=info.default_track, key="track",
                                                     bind="query-params")
         momentum = sb.number_input("momentum", min_value=0.0, max_value=1.0, value=0.1, step=0.05,
                                    key="momentum", bind="query-params")
         values["momentum"] = float(momentum)
-    affine_label = "elementwise_affine" if kind in ("layer", "rms") else "affine"
-    values["affine"] = sb.checkbox(affine_label, value=kind != "instance", key="affine", bind="query-params",
+    affine_label = "elementwise_affine" if info.trailing else "affine"
+    values["affine"] = sb.checkbox(affine_label, value=info.default_affine, key="affine", bind="query-params",
                                    help="a learnable weight (and bias) after normalizing")
     if values["affine"]:
         init = sb.segmented_control("weight and bias", list(INITS), default="default", key="init",

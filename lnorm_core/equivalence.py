@@ -326,12 +326,7 @@ def _name(spec, shape):
     c = shape[1]
     if spec.kind == "group":
         return f"GroupNorm({spec.num_groups}, {c})"
-    n_spatial = len(shape) - 2
-    if spec.kind == "batch" and 0 <= n_spatial <= 3:
-        return f"BatchNorm{max(n_spatial, 1)}d({c})"
-    if spec.kind == "instance" and 1 <= n_spatial <= 3:
-        return f"InstanceNorm{n_spatial}d({c})"
-    return f"{spec.class_name}({c})"
+    return f"{spec.nn_class(len(shape)) or spec.class_name}({c})"
 
 
 def _number(v):

@@ -197,6 +197,23 @@ class NormSpec:
             return self.normalized_shape
         return (shape[1],)
 
+    def nn_class(self, ndim):
+        """The torch.nn class name for this spec on ndim-D input, or None where only the functional form fits.
+
+        BatchNorm1d takes (N, C) and (N, C, L), 2d (N, C, H, W), 3d (N, C, D, H, W).
+        InstanceNorm1d/2d/3d take (N, C, *) with 1/2/3 spatial dims; they read (C, L)
+        or (C, H, W) as an unbatched input, so a 2-D input has no InstanceNorm class.
+        LayerNorm, RMSNorm and GroupNorm are one class for every input.
+        """
+        if not self.info.running_stats:
+            return self.class_name
+        n_spatial = ndim - 2
+        if self.kind == "batch" and 0 <= n_spatial <= 3:
+            return f"BatchNorm{max(n_spatial, 1)}d"
+        if self.kind == "instance" and 1 <= n_spatial <= 3:
+            return f"InstanceNorm{n_spatial}d"
+        return None
+
     def with_(self, **changes):
         """A copy with some parameters changed (validated again)."""
         return replace(self, **changes)

@@ -271,7 +271,8 @@ def test_a_pasted_tensor_is_not_offered_a_new_shape_but_told_it():
 
 
 def test_what_is_not_torchs_refusal_keeps_the_plain_message():
-    at = _app(eps="-1")  # lnorm's own check of a parameter: no torch words to explain
-    assert not at.button
-    assert _errors(at) == ["eps must be a finite number >= 0, got -1.0"]
+    at = _app(eps="-1")  # lnorm's own check of a parameter: no torch words to explain, and no blank page
+    assert not at.button and not _errors(at)
+    assert [w.value for w in at.warning] == [
+        "eps: '-1' is negative; eps must be a finite number >= 0 — using the default instead."]
     assert lc.refusal_help(lc.NormSpec("layer", normalized_shape=(4,)), (2, 3, 4)) is None
