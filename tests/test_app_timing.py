@@ -104,8 +104,8 @@ def test_a_quick_run_appears_with_a_row_per_kind_impl_and_size_and_stays_across_
 
 def test_a_run_waits_for_another_visitors_run():
     at = _app()
-    timing._RUN_LOCK.acquire()  # another visitor's run, ending a second after the click
-    release = threading.Timer(1.0, timing._RUN_LOCK.release)
+    timing.RUN_LOCK.acquire()  # another visitor's run, ending a second after the click
+    release = threading.Timer(1.0, timing.RUN_LOCK.release)
     release.start()
     try:
         at = _quick_run(at)

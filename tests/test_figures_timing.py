@@ -259,7 +259,7 @@ def test_run_in_turn_says_it_waits_while_another_run_holds_the_lock():
         result["report"] = tv.run_in_turn(on_wait=waited.set, kinds="layer", impls="native", devices="cpu",
                                           sizes=(256,), min_run_time=0.002)
 
-    with timing._RUN_LOCK:  # another visitor's run
+    with timing.RUN_LOCK:  # another visitor's run
         assert tv.busy()
         t = threading.Thread(target=visitor)
         t.start()

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from lnorm_core import timing
+from lnorm_core.timing import __main__ as cli
+from lnorm_core.timing import impls
 from lnorm_core.errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,7 +171,7 @@ def test_too_large_size_is_refused():
         timing.sweep_sizes(2 * MAX_TIMING_ELEMENTS)
     with pytest.raises(InputError, match="power of two"):
         timing.check_sizes((1000,))
-    assert timing.main(["--quick", "--max-elements", str(2 * MAX_TIMING_ELEMENTS)]) == 2
+    assert cli.main(["--quick", "--max-elements", str(2 * MAX_TIMING_ELEMENTS)]) == 2
 
 
 def test_sweep_reaches_past_the_caches():
@@ -212,7 +214,7 @@ def test_cli_json_round_trips_through_load_report(tmp_path):
     path = tmp_path / "report.json"
     args = ["--quick", "--json", str(path), "--kinds", "layer,batch", "--max-elements", str(2**10),
             "--min-run-time", str(FAST)]
-    assert timing.main(args) == 0
+    assert cli.main(args) == 0
     text = path.read_text(encoding="utf-8")
     loaded = timing.load_report(text)
     assert loaded == json.loads(text)
@@ -230,14 +232,14 @@ def test_cli_json_round_trips_through_load_report(tmp_path):
 
 
 def test_the_harness_runs_without_the_apps_ui_packages():
-    # the module runs on a GPU machine that has torch and numpy but none of the app's UI packages
+    # `python -m lnorm_core.timing` on a GPU machine that has torch and numpy but none of the app's UI packages
     code = (
-        "import sys\n"
+        "import runpy, sys\n"
         "for name in ('streamlit', 'plotly', 'pandas'):\n"
         "    sys.modules[name] = None  # any import of them now fails\n"
-        "from lnorm_core import timing\n"
-        f"sys.exit(timing.main(['--quick', '--kinds', 'layer', '--impls', 'native,numpy', "
-        f"'--max-elements', '{TINY}', '--min-run-time', '{FAST}']))\n"
+        f"sys.argv = ['lnorm_core.timing', '--quick', '--kinds', 'layer', '--impls', 'native,numpy', "
+        f"'--max-elements', '{TINY}', '--min-run-time', '{FAST}']\n"
+        "runpy.run_module('lnorm_core.timing', run_name='__main__', alter_sys=True)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -245,15 +247,15 @@ def test_the_harness_runs_without_the_apps_ui_packages():
 
 
 def test_terminal_progress_draws_on_stderr(capsys):
-    timing._terminal_progress(3, 12, "cpu float32 layer native (16, 1024)")
-    timing._terminal_progress(12, 12, "done")
+    cli._terminal_progress(3, 12, "cpu float32 layer native (16, 1024)")
+    cli._terminal_progress(12, 12, "done")
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "3/12" in captured.err and captured.err.startswith("\r[") and captured.err.endswith("\n")
 
 
 def test_cli_prints_a_table(capsys):
-    assert timing.main(["--quick", "--kinds", "instance", "--impls", "native,manual",
+    assert cli.main(["--quick", "--kinds", "instance", "--impls", "native,manual",
                         "--max-elements", str(TINY), "--min-run-time", str(FAST)]) == 0
     out = capsys.readouterr().out
     assert "% copy" in out and "median µs" in out
@@ -275,8 +277,11 @@ def test_compiled_failure_is_reported_not_raised(monkeypatch):
     assert "No working C++ compiler" in skip["reason"]
 
 
-def test_missing_numpy_core_is_reported_not_raised(monkeypatch):
-    monkeypatch.setitem(sys.modules, "lnorm_core.manual", None)  # import now fails
+def test_a_failing_numpy_core_is_reported_not_raised(monkeypatch):
+    def failing_core(spec, x):
+        raise MemoryError("Unable to allocate 128. MiB for an array")
+
+    monkeypatch.setattr(impls, "manual_forward", failing_core)
     report = timing.run_timing(kinds="layer", impls="native,numpy", devices="cpu", sizes=(TINY,),
                                min_run_time=FAST)
     assert {r["impl"] for r in report["results"]} == {"copy", "native"}

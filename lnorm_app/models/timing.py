@@ -174,7 +174,7 @@ def threads():
 
 def busy():
     """Whether a timing run holds the process-wide run lock now (a new run would wait for it)."""
-    return timing._RUN_LOCK.locked()  # noqa: SLF001 - the harness's own lock, read and never taken here
+    return timing.RUN_LOCK.locked()  # the harness's own lock, read and never taken here
 
 
 def run_in_turn(on_wait=None, **kwargs):
