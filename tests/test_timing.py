@@ -149,6 +149,35 @@ def test_progress_is_reported_to_the_end():
     assert len(report["results"]) == total
 
 
+def test_repeats_take_turns_and_the_median_is_the_median_of_the_repeats():
+    calls = []
+    report = timing.run_timing(kinds="layer", impls="native,manual", devices="cpu", sizes=(TINY,),
+                               min_run_time=FAST, repeats=3, progress=lambda *a: calls.append(a))
+    assert report["settings"]["repeats"] == 3
+    assert calls[0][1] == 3 * 3  # (copy, native, manual) x 3 repeats
+    labels = [c[2] for c in calls[:-1]]
+    assert [lab.split()[3] for lab in labels] == ["copy", "native", "manual"] * 3  # in turn, not one after another
+    assert labels[0].endswith("1/3") and labels[-1].endswith("3/3")
+    for r in report["results"]:
+        assert len(r["repeats_s"]) == 3 and all(t > 0 for t in r["repeats_s"])
+        assert r["median_s"] == sorted(r["repeats_s"])[1]
+    assert timing.load_report(json.dumps(report)) == report
+
+
+def test_summarize_by_hand():
+    # median of the repeats' medians; spread: the blocks' IQR (p75 - p25) over their median
+    assert timing.summarize([3.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0, 5.0]) == (2.0, pytest.approx(2 / 3))
+    assert timing.summarize([5.0], [5.0, 5.0]) == (5.0, 0.0)
+    # four repeats: the median is the mean of the middle two
+    assert timing.summarize([1.0, 4.0, 2.0, 10.0], [1.0, 3.0]) == (3.0, pytest.approx(1.0 / 2.0))
+
+
+@pytest.mark.parametrize("repeats", [0, timing.MAX_REPEATS + 1, 2.5, True])
+def test_repeats_outside_their_bounds_are_refused(repeats):
+    with pytest.raises(InputError, match="repeats"):
+        timing.run_timing(kinds="layer", sizes=(TINY,), repeats=repeats)
+
+
 def test_time_budget_stops_new_measurements():
     report = timing.run_timing(kinds="layer", impls="native", devices="cpu", sizes=(TINY,),
                                min_run_time=FAST, time_budget_s=1e-9)
@@ -213,7 +242,7 @@ def test_datasheet_bandwidth_by_device_name():
 def test_cli_json_round_trips_through_load_report(tmp_path):
     path = tmp_path / "report.json"
     args = ["--quick", "--json", str(path), "--kinds", "layer,batch", "--max-elements", str(2**10),
-            "--min-run-time", str(FAST)]
+            "--min-run-time", str(FAST), "--repeats", "2"]
     assert cli.main(args) == 0
     text = path.read_text(encoding="utf-8")
     loaded = timing.load_report(text)
@@ -229,6 +258,7 @@ def test_cli_json_round_trips_through_load_report(tmp_path):
     kinds = {r["kind"] for r in loaded["results"]}
     assert kinds == {"layer", "batch", "copy"}
     assert {r["numel"] for r in loaded["results"]} == {2**10}
+    assert all(len(r["repeats_s"]) == 2 for r in loaded["results"])
 
 
 def test_the_harness_runs_without_the_apps_ui_packages():
@@ -322,6 +352,9 @@ def edited(change):
 
 def test_a_good_report_loads():
     assert timing.load_report(json.dumps(good_report()))["ceiling_gbps"] == 10.0
+    r = good_report()
+    r["results"][0]["repeats_s"] = [3e-5, 1e-5, 0.9e-5]  # median_s 1e-5 among them
+    assert timing.load_report(json.dumps(r))["results"][0]["repeats_s"] == [3e-5, 1e-5, 0.9e-5]
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -352,6 +385,10 @@ def test_a_good_report_loads():
     (edited(lambda r: r["results"][4].update(numel=255)), "row 4: numel must be the product of shape"),
     (edited(lambda r: r["results"][4].update(spread=-0.1)), "row 4: spread must be a number >= 0"),
     (edited(lambda r: r["results"][4].update(compile_s="slow")), "row 4: compile_s"),
+    (edited(lambda r: r["results"][2].update(repeats_s=1e-5)), "row 2: repeats_s must be a list"),
+    (edited(lambda r: r["results"][2].update(repeats_s=[])), "row 2: repeats_s must be a list"),
+    (edited(lambda r: r["results"][2].update(repeats_s=[1e-5, -1e-5])), "row 2: repeats_s must be a list"),
+    (edited(lambda r: r["results"][2].update(repeats_s=[2e-5, 3e-5])), "row 2: median_s .* within its repeats_s"),
 ])
 def test_malformed_reports_are_refused(text, message):
     with pytest.raises(InputError, match=message):

@@ -49,12 +49,14 @@ from .impls import (
 from .measure import (
     DEFAULT_MIN_RUN_TIME,
     MAX_MIN_RUN_TIME,
+    MAX_REPEATS,
     QUICK_MIN_RUN_TIME,
     RUN_LOCK,
     bytes_moved,
     run_timing,
+    summarize,
 )
-from .report import MAX_REPORT_BYTES, MAX_REPORT_ROWS, format_table, load_report
+from .report import MAX_REPORT_BYTES, MAX_REPORT_REPEATS, MAX_REPORT_ROWS, format_table, load_report
 from .sizes import (
     CHANNELS,
     HIDDEN,
@@ -69,10 +71,10 @@ from .sizes import (
 )
 
 __all__ = [
-    "CHANNELS", "DATASHEET_GBPS", "DEFAULT_IMPLS", "DEFAULT_MIN_RUN_TIME", "DEVICE_DTYPES", "DEVICE_TYPES",
-    "DTYPES", "EPS", "HIDDEN", "IMPLS", "IMPL_DESCRIPTIONS", "KINDS", "MAX_MIN_RUN_TIME", "MAX_REPORT_BYTES",
-    "MAX_REPORT_ROWS", "MIN_TIMING_ELEMENTS", "NUM_GROUPS", "QUICK_MAX_ELEMENTS", "QUICK_MIN_ELEMENTS",
-    "QUICK_MIN_RUN_TIME", "RUN_LOCK", "SWEEP_MIN_ELEMENTS", "available_devices", "bytes_moved", "check_sizes",
-    "datasheet_gbps", "device_info", "format_table", "itemsize", "load_report", "manual_fn", "manual_var_mean_fn",
-    "native_fn", "numpy_fn", "run_timing", "shape_for", "sweep_sizes",
+    "CHANNELS", "DATASHEET_GBPS", "DEFAULT_IMPLS", "DEFAULT_MIN_RUN_TIME", "DEVICE_DTYPES", "DEVICE_TYPES", "DTYPES",
+    "EPS", "HIDDEN", "IMPLS", "IMPL_DESCRIPTIONS", "KINDS", "MAX_MIN_RUN_TIME", "MAX_REPEATS", "MAX_REPORT_BYTES",
+    "MAX_REPORT_REPEATS", "MAX_REPORT_ROWS", "MIN_TIMING_ELEMENTS", "NUM_GROUPS", "QUICK_MAX_ELEMENTS",
+    "QUICK_MIN_ELEMENTS", "QUICK_MIN_RUN_TIME", "RUN_LOCK", "SWEEP_MIN_ELEMENTS", "available_devices", "bytes_moved",
+    "check_sizes", "datasheet_gbps", "device_info", "format_table", "itemsize", "load_report", "manual_fn",
+    "manual_var_mean_fn", "native_fn", "numpy_fn", "run_timing", "shape_for", "summarize", "sweep_sizes",
 ]

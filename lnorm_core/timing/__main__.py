@@ -11,7 +11,7 @@ import sys
 from ..errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
 from ..spec import KINDS
 from .impls import DEFAULT_IMPLS, IMPLS
-from .measure import DEFAULT_MIN_RUN_TIME, QUICK_MIN_RUN_TIME, run_timing
+from .measure import DEFAULT_MIN_RUN_TIME, MAX_REPEATS, QUICK_MIN_RUN_TIME, run_timing
 from .report import format_table
 from .sizes import QUICK_MAX_ELEMENTS, QUICK_MIN_ELEMENTS, check_max_elements, check_sizes, sweep_sizes
 
@@ -43,6 +43,9 @@ def _parser():
                    help="comma-separated sizes in elements, powers of two (default: the sweep up to --max-elements)")
     p.add_argument("--min-run-time", type=float, default=None,
                    help=f"seconds per measurement (default {DEFAULT_MIN_RUN_TIME}; --quick: {QUICK_MIN_RUN_TIME})")
+    p.add_argument("--repeats", type=int, default=1,
+                   help=f"take each measurement this many times, in turn, and report the median "
+                        f"(1 to {MAX_REPEATS}; default %(default)s)")
     p.add_argument("--quick", action="store_true",
                    help="sizes 2**14, 2**17, 2**20 and short measurements: well under a minute on 2 cores")
     p.add_argument("--json", metavar="FILE", default=None, help="write the report as JSON instead of a table")
@@ -72,7 +75,7 @@ def main(argv=None):
             min_run_time = QUICK_MIN_RUN_TIME if args.quick else DEFAULT_MIN_RUN_TIME
         report = run_timing(
             kinds=args.kinds, impls=args.impls, devices=args.devices, dtypes=args.dtypes, sizes=sizes,
-            min_run_time=min_run_time, time_budget_s=args.time_budget,
+            min_run_time=min_run_time, time_budget_s=args.time_budget, repeats=args.repeats,
             progress=_terminal_progress if sys.stderr.isatty() else None)
     except InputError as e:
         print(f"lnorm_core.timing: error: {e}", file=sys.stderr)

@@ -1,15 +1,20 @@
 """Measuring: run_timing times each (device, dtype, size, kind, impl) and the copy ceiling, one run at a time.
 
-Every measurement is `torch.utils.benchmark.Timer(...).blocked_autorange(min_run_time)` on one
-input, at the thread count torch already has (never changed here). A row holds the median time,
-the spread (IQR / median) and the effective bandwidth: the bytes an ideal kernel must move over
+Every measurement is `repeats` calls of `torch.utils.benchmark.Timer(...).blocked_autorange(min_run_time)`
+on one input, at the thread count torch already has (never changed here). At each size the repeats
+take turns (copy, norm 1, norm 2, copy, norm 1, ...), so a burst of other work on the machine
+lands in one repeat of several measurements rather than in every repeat of one. A row holds
+the median of the repeats' medians, each repeat's median (repeats_s), the spread (IQR / median
+of every timed block) and the effective bandwidth: the bytes an ideal kernel must move over
 the median time.
 """
 
 import math
+import statistics
 import threading
 import time
 
+import numpy as np
 import torch
 import torch.utils.benchmark as benchmark
 
@@ -22,6 +27,7 @@ from .sizes import check_sizes, shape_for, sweep_sizes
 DEFAULT_MIN_RUN_TIME = 0.2  # seconds per measurement (blocked_autorange's own default)
 QUICK_MIN_RUN_TIME = 0.05
 MAX_MIN_RUN_TIME = 2.0
+MAX_REPEATS = 9
 
 RUN_LOCK = threading.Lock()  # one timing run at a time per process: runs share the cores
 
@@ -34,15 +40,26 @@ def _synchronize(device):
 
 
 def _measure(fn, x, min_run_time):
-    """(median_s, spread) of fn(x) by blocked_autorange; spread = IQR / median.
+    """(median_s, per-call times of each block) of fn(x) by one blocked_autorange.
 
     benchmark.Timer synchronizes the accelerator around each block of calls, and
     runs at torch's current thread count (passed explicitly, never changed).
     """
     timer = benchmark.Timer(stmt="fn(x)", globals={"fn": fn, "x": x}, num_threads=torch.get_num_threads())
     m = timer.blocked_autorange(min_run_time=min_run_time)
-    median = float(m.median)
-    spread = float(m.iqr) / median if median > 0 else 0.0
+    return float(m.median), [float(t) for t in m.times]
+
+
+def summarize(repeat_medians, block_times):
+    """(median_s, spread) of a measurement's repeats.
+
+    median_s: the median of the repeats' medians. spread: the interquartile range of every
+    timed block (per call, all repeats together) over the median of those blocks.
+    summarize([3.0, 1.0, 2.0], [1, 2, 3, 4, 5]) == (2.0, 2 / 3): IQR 4 - 2 = 2, median 3.
+    """
+    median = float(statistics.median(repeat_medians))
+    p25, p50, p75 = np.percentile(np.asarray(block_times, dtype=np.float64), [25, 50, 75])
+    spread = float((p75 - p25) / p50) if p50 > 0 else 0.0
     return median, (spread if math.isfinite(spread) else 0.0)
 
 
@@ -61,7 +78,7 @@ def bytes_moved(numel, nbytes_per_element, impl):
 
 
 def _row(device, kind, impl, shape, dtype, median_s, spread, compile_s=None, **extra):
-    """One result row, JSON-ready."""
+    """One result row, JSON-ready (extra: repeats_s, note)."""
     numel = math.prod(shape)
     gbps = bytes_moved(numel, itemsize(dtype), impl) / median_s / 1e9
     return {"device": device, "kind": kind, "impl": impl, "shape": list(shape), "dtype": dtype,
@@ -109,33 +126,52 @@ def _plan(kinds, impls, devices, dtypes, sizes):
     return plan
 
 
-def _one(device, dtype, numel, kind, impl, x_flat, min_run_time):
-    """Measure one plan entry: a result row (raises on failure; the caller records why)."""
-    if kind == "copy":
-        shape = (numel,)
-        if impl == "h2d":
+class _Entry:
+    """One plan entry while its repeats run: what to call, on what, and the timings so far."""
+
+    def __init__(self, device, dtype, numel, kind, impl):
+        self.device, self.dtype, self.numel, self.kind, self.impl = device, dtype, numel, kind, impl
+        self.shape = (numel,) if kind == "copy" else shape_for(kind, numel)
+        self.fn = self.x = None
+        self.extra = {}  # compile_s, or the h2d copy's note
+        self.medians, self.blocks = [], []
+
+    def prepare(self, x_flat):
+        """Build the call and warm it up (raises on failure; the caller records why)."""
+        if self.impl == "h2d":
             src = x_flat.cpu()
             try:
-                src, note = src.pin_memory(), "pinned"
+                src, self.extra["note"] = src.pin_memory(), "pinned"
             except RuntimeError:
-                note = "pageable"
+                self.extra["note"] = "pageable"
             dst = torch.empty_like(x_flat)
-            median, spread = _measure(lambda s: dst.copy_(s, non_blocking=True), src, min_run_time)
-            return _row(device, "copy", "h2d", shape, dtype, median, spread, note=note)
-        y = torch.empty_like(x_flat)
-        median, spread = _measure(y.copy_, x_flat, min_run_time)
-        return _row(device, "copy", "copy", shape, dtype, median, spread)
-    shape = shape_for(kind, numel)
-    x = x_flat.view(shape)
-    fn = impl_fn(kind, impl, shape)
-    # warm-up: the first call allocates and loads kernels; for compiled it traces, generates and
-    # compiles the kernel too, and that first call's wall time is compile_s, never part of median_s
-    start = time.perf_counter()
-    fn(x)
-    _synchronize(device)
-    compile_s = time.perf_counter() - start if impl == "compiled" else None
-    median, spread = _measure(fn, x, min_run_time)
-    return _row(device, kind, impl, shape, dtype, median, spread, compile_s=compile_s)
+            self.fn, self.x = (lambda s: dst.copy_(s, non_blocking=True)), src
+            return
+        if self.kind == "copy":
+            self.fn, self.x = torch.empty_like(x_flat).copy_, x_flat
+            return
+        self.x = x_flat.view(self.shape)
+        self.fn = impl_fn(self.kind, self.impl, self.shape)
+        # warm-up: the first call allocates and loads kernels; for compiled it traces, generates and
+        # compiles the kernel too, and that first call's wall time is compile_s, never part of median_s
+        start = time.perf_counter()
+        self.fn(self.x)
+        _synchronize(self.device)
+        self.extra["compile_s"] = time.perf_counter() - start if self.impl == "compiled" else None
+
+    def measure(self, min_run_time):
+        """One more repeat (raises on failure)."""
+        median, blocks = _measure(self.fn, self.x, min_run_time)
+        self.medians.append(median)
+        self.blocks.extend(blocks)
+
+    def row(self):
+        """The result row from the repeats so far."""
+        median, spread = summarize(self.medians, self.blocks)
+        extra = dict(self.extra)
+        compile_s = extra.pop("compile_s", None)
+        return _row(self.device, self.kind, self.impl, self.shape, self.dtype, median, spread,
+                    compile_s=compile_s, repeats_s=list(self.medians), **extra)
 
 
 def _finish(rows, devices_info):
@@ -157,7 +193,7 @@ def _finish(rows, devices_info):
 
 def run_timing(kinds=KINDS, impls=DEFAULT_IMPLS, devices=None, dtypes=None, sizes=None, *,
                max_elements=MAX_TIMING_ELEMENTS, min_run_time=DEFAULT_MIN_RUN_TIME,
-               time_budget_s=MAX_TIMING_SECONDS, progress=None):
+               time_budget_s=MAX_TIMING_SECONDS, repeats=1, progress=None):
     """Time normalizations and the copy ceiling; returns the report (see `load_report` for its schema).
 
     kinds: names from KINDS. impls: names from IMPLS (default DEFAULT_IMPLS).
@@ -165,11 +201,14 @@ def run_timing(kinds=KINDS, impls=DEFAULT_IMPLS, devices=None, dtypes=None, size
     dtypes: names from DTYPES (default: each device's DEVICE_DTYPES; CPU times float32 only).
     sizes: elements per tensor, powers of two (default sweep_sizes(max_elements)).
     max_elements: the largest size allowed, at most MAX_TIMING_ELEMENTS.
-    min_run_time: seconds of timed calls per measurement (blocked_autorange).
+    min_run_time: seconds of timed calls per repeat (blocked_autorange).
     time_budget_s: no new measurement starts after this many seconds (at most
-        MAX_TIMING_SECONDS); a run cut short says "truncated": true.
-    progress: called as progress(done, total, label) before each measurement and
-        once at the end (label "done", or "stopped: time budget").
+        MAX_TIMING_SECONDS); a run cut short says "truncated": true, and a row
+        cut short has fewer repeats_s than asked for.
+    repeats: how many times each measurement is taken (1 to MAX_REPEATS), taking turns
+        at each size; a row's median_s is the median of the repeats.
+    progress: called as progress(done, total, label) before each repeat of each
+        measurement and once at the end (label "done", or "stopped: time budget").
 
     An implementation that cannot run (the numpy core failing, torch.compile failing)
     is listed under "skipped" with the reason, not raised. Runs take turns: a second
@@ -189,13 +228,19 @@ def run_timing(kinds=KINDS, impls=DEFAULT_IMPLS, devices=None, dtypes=None, size
     sizes = sweep_sizes(max_elements) if sizes is None else check_sizes(sizes, max_elements)
     min_run_time = _check_seconds(min_run_time, "min_run_time", 0.0, MAX_MIN_RUN_TIME)
     time_budget_s = _check_seconds(time_budget_s, "time_budget_s", 0.0, MAX_TIMING_SECONDS)
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or not 1 <= repeats <= MAX_REPEATS:
+        raise InputError(f"repeats must be a whole number from 1 to {MAX_REPEATS}, got {repeats!r}")
 
     with RUN_LOCK:
-        return _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, progress)
+        return _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, int(repeats), progress)
 
 
-def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, progress):
+def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, repeats, progress):
     plan = _plan(kinds, impls, devices, dtypes, sizes)
+    groups = {}  # (device, dtype, numel) -> its entries, in plan order: they share one input
+    for device, dtype, numel, kind, impl in plan:
+        groups.setdefault((device, dtype, numel), []).append(_Entry(device, dtype, numel, kind, impl))
+    total = len(plan) * repeats
     report_progress = progress or (lambda done, total, label: None)
     infos = [device_info(d) for d in devices]
     rows, skipped, broken = [], [], {}  # broken: (device, impl) -> why it cannot run at all
@@ -204,30 +249,51 @@ def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, prog
             broken[(d, "numpy")] = "the numpy core runs on the CPU only"
     started = time.monotonic()
     truncated = False
-    inputs = {}  # (device, dtype, numel) -> one flat input, reshaped per kind
     generator = torch.Generator().manual_seed(0)  # a local generator: no global random state
     done = 0
-    for device, dtype, numel, kind, impl in plan:
-        if time.monotonic() - started >= time_budget_s:
-            truncated = True
+
+    def failed(entry, e):
+        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:300]
+        if entry.impl in ("numpy", "compiled"):
+            broken[(entry.device, entry.impl)] = reason  # a failing core or compiler fails the same way every time
+        _skip(skipped, entry.device, entry.impl, reason, kind=entry.kind, dtype=entry.dtype, shape=list(entry.shape))
+
+    for (device, dtype, numel), entries in groups.items():
+        x_flat = torch.randn(numel, generator=generator).to(device=device, dtype=DTYPES[dtype])  # one input at a time
+        live = []  # the entries that are prepared and have not failed
+        for r in range(repeats):
+            for entry in entries:
+                if r > 0 and entry not in live:  # skipped or failed in an earlier repeat
+                    done += 1
+                    continue
+                if time.monotonic() - started >= time_budget_s:
+                    truncated = True
+                    break
+                report_progress(done, total, f"{device} {dtype} {entry.kind} {entry.impl} {tuple(entry.shape)}"
+                                + (f" {r + 1}/{repeats}" if repeats > 1 else ""))
+                done += 1
+                if r == 0:
+                    if (device, entry.impl) in broken:
+                        _skip(skipped, device, entry.impl, broken[(device, entry.impl)])
+                        continue
+                    try:
+                        entry.prepare(x_flat)
+                    except Exception as e:  # noqa: BLE001 (an impl that cannot run is reported, not raised)
+                        failed(entry, e)
+                        continue
+                    live.append(entry)
+                try:
+                    entry.measure(min_run_time)
+                except Exception as e:  # noqa: BLE001
+                    live.remove(entry)
+                    failed(entry, e)
+            if truncated:
+                break
+        rows.extend(entry.row() for entry in entries if entry in live and entry.medians)
+        del x_flat, live
+        if truncated:
             break
-        shape = (numel,) if kind == "copy" else shape_for(kind, numel)
-        report_progress(done, len(plan), f"{device} {dtype} {kind} {impl} {tuple(shape)}")
-        done += 1
-        if (device, impl) in broken:
-            _skip(skipped, device, impl, broken[(device, impl)])
-            continue
-        key = (device, dtype, numel)
-        if key not in inputs:
-            inputs = {key: torch.randn(numel, generator=generator).to(device=device, dtype=DTYPES[dtype])}
-        try:
-            rows.append(_one(device, dtype, numel, kind, impl, inputs[key], min_run_time))
-        except Exception as e:  # noqa: BLE001 (an impl that cannot run is reported, not raised)
-            reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:300]
-            if impl in ("numpy", "compiled"):
-                broken[(device, impl)] = reason  # a failing core or compiler fails the same way every time
-            _skip(skipped, device, impl, reason, kind=kind, dtype=dtype, shape=list(shape))
-    report_progress(done, len(plan), "stopped: time budget" if truncated else "done")
+    report_progress(done, total, "stopped: time budget" if truncated else "done")
     _finish(rows, infos)
     primary = next((i for i in infos if i["type"] != "cpu"), infos[0])  # the accelerator where one ran
     return {
@@ -236,8 +302,8 @@ def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, prog
         "datasheet_gbps": primary["datasheet_gbps"],
         "truncated": truncated,
         "devices": infos,
-        "settings": {"sizes": list(sizes), "min_run_time": min_run_time, "time_budget_s": time_budget_s,
-                     "elapsed_s": round(time.monotonic() - started, 3)},
+        "settings": {"sizes": list(sizes), "min_run_time": min_run_time, "repeats": repeats,
+                     "time_budget_s": time_budget_s, "elapsed_s": round(time.monotonic() - started, 3)},
         "skipped": skipped,
         "results": rows,
     }

@@ -14,6 +14,7 @@ from .impls import IMPLS
 
 MAX_REPORT_BYTES = 5_000_000  # load_report: the largest JSON text accepted
 MAX_REPORT_ROWS = 10_000
+MAX_REPORT_REPEATS = 100  # repeats_s of one row: run_timing takes at most 9; a report from elsewhere may take more
 
 
 def _is_number(v):
@@ -38,7 +39,9 @@ def load_report(text_or_bytes):
              "dtype": "float32" | "bfloat16" | "float16", "median_s": number > 0,
              "spread": number >= 0, "gbps": number >= 0, "numel": product of shape,
              "compile_s": number >= 0 or null (optional),
-             "ceiling_fraction": number >= 0 or null (optional), ...}, ...]}
+             "ceiling_fraction": number >= 0 or null (optional),
+             "repeats_s": [1 to MAX_REPORT_REPEATS numbers > 0] (optional: each repeat's
+                          median; median_s is their median, so it lies within them), ...}, ...]}
     Text over MAX_REPORT_BYTES is refused before parsing. Rows are counted from 0,
     as in results[i]. Returns the parsed dict.
     """
@@ -112,6 +115,16 @@ def _check_row(i, row):
         v = row.get(key)
         if v is not None and not (_is_number(v) and v >= 0):
             raise InputError(f"{where}: {key} must be a number >= 0 or null, got {v!r}")
+    repeats = row.get("repeats_s")
+    if repeats is not None:
+        if not (isinstance(repeats, list) and 1 <= len(repeats) <= MAX_REPORT_REPEATS
+                and all(_is_number(t) and t > 0 for t in repeats)):
+            raise InputError(f"{where}: repeats_s must be a list of 1 to {MAX_REPORT_REPEATS} positive numbers, "
+                             f"got {str(repeats)[:80]}")
+        low, high = min(repeats), max(repeats)
+        if not low * (1 - 1e-9) <= row["median_s"] <= high * (1 + 1e-9):
+            raise InputError(f"{where}: median_s {row['median_s']!r} must lie within its repeats_s "
+                             f"({low!r} to {high!r}): it is their median")
 
 
 def format_table(report):
@@ -128,6 +141,10 @@ def format_table(report):
                         else f"; load average {info['load_avg_1min']:g} at start"))
     lines.append("# GB/s = 2 * numel * itemsize / median (read x, write y); "
                  "% copy = GB/s / copy GB/s at the same size")
+    repeats = (report.get("settings") or {}).get("repeats", 1)
+    if repeats > 1:
+        lines.append(f"# each time: the median of {repeats} repeats taken in turn; "
+                     "spread = IQR / median of every timed block")
     if report.get("truncated"):
         lines.append("# truncated: the time budget ran out before every measurement")
     sections = (("normalizations", lambda r: r["kind"] != "copy"),
