@@ -423,10 +423,8 @@ def interpolate_time(rows, numel):
     rows: the points of one series (a Series' .points, or any Measurements with one series_key).
     At a measured size the time is the measurement (method "measured"; where the series measured
     several shapes of that size, the geometric mean of their times). Between two measured sizes
-    a < numel < b the time is interpolated on a log-log line through them:
-        log t = log t_a + (log numel - log a) / (log b - log a) * (log t_b - log t_a)
-    so halfway between a and b in log size it is sqrt(t_a * t_b). Below the smallest or above the
-    largest measured size it returns None: a published curve is never extrapolated.
+    the time is read off a log-log line through them (see interpolate_loglog). Below the smallest
+    or above the largest measured size it returns None: a published curve is never extrapolated.
     """
     rows = tuple(getattr(rows, "points", rows))
     if not rows:
@@ -435,13 +433,33 @@ def interpolate_time(rows, numel):
     if len(keys) > 1:
         raise InputError(f"interpolate_time takes one series; these rows come from {len(keys)} "
                          "(group them with find_series)")
-    if not (_is_real(numel) and numel > 0):
-        raise InputError(f"numel must be a positive number, got {numel!r}")
     measured = {}  # numel -> the times measured at it
     for m in rows:
         measured.setdefault(m.numel, []).append(m.time_s)
-    # one time per size: the measurement itself, or the geometric mean of several shapes of that size
-    at = {n: ts[0] if len(ts) == 1 else math.exp(sum(map(math.log, ts)) / len(ts)) for n, ts in measured.items()}
+    return interpolate_loglog(measured, numel)
+
+
+def interpolate_loglog(times_by_numel, numel):
+    """A TimeEstimate at `numel` from {measured numel: time or list of times}; None outside them.
+
+    Any curve of time against size (a published series, or the rows of one of lnorm's own
+    timing reports). At a measured size: that time (the geometric mean where several were
+    measured at it), method "measured". Between two measured sizes a < numel < b, a log-log line:
+        log t = log t_a + (log numel - log a) / (log b - log a) * (log t_b - log t_a)
+    so halfway between a and b in log size it is sqrt(t_a * t_b); method "interpolated". Below the
+    smallest or above the largest measured size: None, never an extrapolation.
+    """
+    if not times_by_numel:
+        raise InputError("interpolation needs at least one measured size")
+    if not (_is_real(numel) and numel > 0):
+        raise InputError(f"numel must be a positive number, got {numel!r}")
+    at = {}
+    for n, ts in times_by_numel.items():
+        ts = list(ts) if isinstance(ts, (list, tuple)) else [ts]
+        if not (_is_real(n) and n > 0 and ts and all(_is_real(t) and t > 0 for t in ts)):
+            raise InputError(f"interpolation needs positive sizes and times, got {n!r}: {ts!r}")
+        # one time per size: the measurement itself, or the geometric mean of several shapes of that size
+        at[n] = ts[0] if len(ts) == 1 else math.exp(sum(map(math.log, ts)) / len(ts))
     sizes = sorted(at)
     if numel < sizes[0] or numel > sizes[-1]:
         return None

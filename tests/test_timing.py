@@ -4,6 +4,7 @@ torch.nn.functional, the bandwidth formula, the JSON report and its validation.
 Tiny sizes and short measurements; no test asserts on a wall-clock time.
 """
 
+import csv
 import json
 import math
 import os
@@ -178,6 +179,37 @@ def test_repeats_outside_their_bounds_are_refused(repeats):
         timing.run_timing(kinds="layer", sizes=(TINY,), repeats=repeats)
 
 
+def test_time_layers_times_a_models_own_shapes_with_a_copy_of_each_size():
+    layers = [("layer", (2, 3, 64)), ("rms", (2, 3, 64)), ("group", (2, 32, 2, 3), 4), ("batch", (2, 32, 2, 3))]
+    report = timing.time_layers(layers, min_run_time=FAST, repeats=2)
+    got = sorted((r["kind"], r["impl"], tuple(r["shape"]), r.get("num_groups")) for r in report["results"])
+    assert got == sorted([("layer", "native", (2, 3, 64), None), ("rms", "native", (2, 3, 64), None),
+                          ("group", "native", (2, 32, 2, 3), 4), ("batch", "native", (2, 32, 2, 3), None),
+                          ("copy", "copy", (384,), None)])  # 2*3*64 == 2*32*2*3 == 384: one copy
+    assert all(len(r["repeats_s"]) == 2 and r["device"] == "cpu" and r["dtype"] == "float32"
+               for r in report["results"])
+    assert timing.load_report(json.dumps(report)) == report
+
+
+def test_time_layers_group_norm_uses_the_layers_own_groups():
+    x = seeded((2, 32, 2, 3), seed=3)
+    torch.testing.assert_close(timing.native_fn("group", 4)(x), F.group_norm(x, 4, eps=1e-5), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    ([("layer", (2, 3, 4, 5, 6, 7, 8))], "1 to 6"),
+    ([("group", (2, 30, 4), 4)], "divisible by num_groups"),
+    ([("batch", (1, 4, 1))], "more than 1 value per channel"),
+    ([("layer", (4096, 4097))], "over the limit"),
+    ([("norm", (4, 4))], "unknown kind"),
+    ([], "layers must be"),
+    ([("layer",)], "a layer is"),
+])
+def test_time_layers_refuses_what_torch_or_the_limit_would(layers, message):
+    with pytest.raises(InputError, match=message):
+        timing.time_layers(layers, max_elements=2**24, min_run_time=FAST)
+
+
 def test_time_budget_stops_new_measurements():
     report = timing.run_timing(kinds="layer", impls="native", devices="cpu", sizes=(TINY,),
                                min_run_time=FAST, time_budget_s=1e-9)
@@ -235,8 +267,22 @@ def test_datasheet_bandwidth_by_device_name():
     assert timing.datasheet_gbps("NVIDIA H100 80GB HBM3") == 3350
     assert timing.datasheet_gbps("NVIDIA H100 PCIe") == 2000
     assert timing.datasheet_gbps("NVIDIA H200") == 4800
-    assert timing.datasheet_gbps("NVIDIA H100 NVL") is None
-    assert timing.datasheet_gbps("NVIDIA A100-SXM4-80GB") is None
+    assert timing.datasheet_gbps("NVIDIA H100 NVL") == 3900
+    assert timing.datasheet_gbps("NVIDIA A100-SXM4-80GB") == 2039
+    assert timing.datasheet_gbps("NVIDIA A100-SXM4-40GB") is None  # 1555 GB/s: not in the table
+    assert timing.datasheet_gbps("NVIDIA GeForce RTX 4090") is None
+
+
+def test_datasheet_peaks_agree_with_the_published_measurements():
+    # one number per GPU in the project: the harness's table and the published file's column
+    peaks = {}
+    with open(ROOT / "data" / "gpu" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            peaks[r["gpu_name"]] = float(r["peak_GBps_spec"])
+    assert peaks == {"NVIDIA A100-SXM4-80GB": 2039, "NVIDIA H100 80GB HBM3": 3350, "NVIDIA B200": 8000,
+                     "NVIDIA H100 NVL": 3900, "NVIDIA A100 80GB PCIe": 1935}
+    for name, peak in peaks.items():
+        assert timing.datasheet_gbps(name) == peak, name
 
 
 def test_cli_json_round_trips_through_load_report(tmp_path):
@@ -385,6 +431,8 @@ def test_a_good_report_loads():
     (edited(lambda r: r["results"][4].update(numel=255)), "row 4: numel must be the product of shape"),
     (edited(lambda r: r["results"][4].update(spread=-0.1)), "row 4: spread must be a number >= 0"),
     (edited(lambda r: r["results"][4].update(compile_s="slow")), "row 4: compile_s"),
+    (edited(lambda r: r["results"][2].update(num_groups=4)), "row 2: num_groups belongs to a group row"),
+    (edited(lambda r: r["results"][2].update(kind="group", shape=[4, 64], num_groups=3)), "row 2: num_groups"),
     (edited(lambda r: r["results"][2].update(repeats_s=1e-5)), "row 2: repeats_s must be a list"),
     (edited(lambda r: r["results"][2].update(repeats_s=[])), "row 2: repeats_s must be a list"),
     (edited(lambda r: r["results"][2].update(repeats_s=[1e-5, -1e-5])), "row 2: repeats_s must be a list"),

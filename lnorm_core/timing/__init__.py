@@ -55,6 +55,7 @@ from .measure import (
     bytes_moved,
     run_timing,
     summarize,
+    time_layers,
 )
 from .report import MAX_REPORT_BYTES, MAX_REPORT_REPEATS, MAX_REPORT_ROWS, format_table, load_report
 from .sizes import (
@@ -76,5 +77,5 @@ __all__ = [
     "MAX_REPORT_REPEATS", "MAX_REPORT_ROWS", "MIN_TIMING_ELEMENTS", "NUM_GROUPS", "QUICK_MAX_ELEMENTS",
     "QUICK_MIN_ELEMENTS", "QUICK_MIN_RUN_TIME", "RUN_LOCK", "SWEEP_MIN_ELEMENTS", "available_devices", "bytes_moved",
     "check_sizes", "datasheet_gbps", "device_info", "format_table", "itemsize", "load_report", "manual_fn",
-    "manual_var_mean_fn", "native_fn", "numpy_fn", "run_timing", "shape_for", "summarize", "sweep_sizes",
+    "manual_var_mean_fn", "native_fn", "numpy_fn", "run_timing", "shape_for", "summarize", "sweep_sizes", "time_layers",
 ]

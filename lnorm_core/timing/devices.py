@@ -23,11 +23,17 @@ DEVICE_DTYPES = {"cpu": ("float32",), "cuda": _GPU_DTYPES, "mps": _GPU_DTYPES}
 
 # Datasheet peak memory bandwidth (GB/s), matched on torch.cuda.get_device_name().
 # Each entry: (substrings that must all appear, case-insensitive, GB/s); the first match wins.
+# The GPUs of the published measurements (data/gpu/) are here with the same peaks as that file,
+# so a report from one of them and the published rows are held against one number.
 DATASHEET_GBPS = (
     (("H200",), 4800.0),
+    (("B200",), 8000.0),
+    (("H100", "NVL"), 3900.0),
     (("H100", "PCIE"), 2000.0),
     (("H100", "SXM"), 3350.0),
     (("H100", "HBM3"), 3350.0),  # the SXM part names itself "NVIDIA H100 80GB HBM3"
+    (("A100", "80GB", "PCIE"), 1935.0),
+    (("A100", "SXM4", "80GB"), 2039.0),  # "NVIDIA A100-SXM4-80GB"; the 40 GB parts have 1555
 )
 
 

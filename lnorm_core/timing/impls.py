@@ -44,8 +44,8 @@ def _check_kind(kind):
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
-def native_fn(kind):
-    """The torch.nn.functional call for `kind`, without affine parameters."""
+def native_fn(kind, num_groups=NUM_GROUPS):
+    """The torch.nn.functional call for `kind`, without affine parameters (group: num_groups groups)."""
     _check_kind(kind)
     if kind == "layer":
         return lambda x: F.layer_norm(x, x.shape[-1:], eps=EPS)
@@ -55,7 +55,7 @@ def native_fn(kind):
         return lambda x: F.batch_norm(x, None, None, training=True, eps=EPS)
     if kind == "instance":
         return lambda x: F.instance_norm(x, eps=EPS)
-    return lambda x: F.group_norm(x, NUM_GROUPS, eps=EPS)
+    return lambda x: F.group_norm(x, num_groups, eps=EPS)
 
 
 def manual_fn(kind):
@@ -128,10 +128,13 @@ def _fresh(fn):
     return types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
-def impl_fn(kind, impl, shape):
-    """The function of x to time for `impl` (compiled: compiles lazily, on its first call)."""
+def impl_fn(kind, impl, shape, num_groups=NUM_GROUPS):
+    """The function of x to time for `impl` (compiled: compiles lazily, on its first call).
+
+    num_groups: GroupNorm's groups for native; the other implementations use NUM_GROUPS.
+    """
     if impl == "native":
-        return native_fn(kind)
+        return native_fn(kind, num_groups)
     if impl == "manual":
         return manual_fn(kind)
     if impl == "manual_var_mean":

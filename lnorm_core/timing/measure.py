@@ -18,11 +18,12 @@ import numpy as np
 import torch
 import torch.utils.benchmark as benchmark
 
+from .. import published
 from ..errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
-from ..spec import KINDS
+from ..spec import KINDS, NormSpec
 from .devices import DEVICE_DTYPES, DEVICE_TYPES, DTYPES, available_devices, device_info, itemsize
-from .impls import DEFAULT_IMPLS, IMPLS, impl_fn
-from .sizes import check_sizes, shape_for, sweep_sizes
+from .impls import DEFAULT_IMPLS, EPS, IMPLS, impl_fn
+from .sizes import NUM_GROUPS, check_max_elements, check_sizes, shape_for, sweep_sizes
 
 DEFAULT_MIN_RUN_TIME = 0.2  # seconds per measurement (blocked_autorange's own default)
 QUICK_MIN_RUN_TIME = 0.05
@@ -67,14 +68,16 @@ def bytes_moved(numel, nbytes_per_element, impl):
     """The bytes an ideal kernel must move, for the effective bandwidth.
 
     A normalization (out of place) and a copy read x once and write y once:
-    2 * numel * itemsize. The small traffic of the statistics (one mean and one
-    variance per group) and of any parameters is left out, and implementations
-    that make more passes (manual: x - mean and its square are written and read
-    again) are still charged the ideal bytes, so extra passes show up as a lower
-    effective GB/s. "numpy" is charged the float32 bytes of its input as well.
-    A host-to-device copy moves numel * itemsize across the bus once.
+    lnorm_core.published.bytes_moved(numel, itemsize, "forward") = 2 * numel * itemsize, the
+    same count as every published GPU figure. The small traffic of the statistics and of any
+    parameters is left out, and implementations that make more passes (manual: x - mean and
+    its square are written and read again) are still charged the ideal bytes, so extra passes
+    show up as a lower effective GB/s. "numpy" is charged the float32 bytes of its input as
+    well. A host-to-device copy moves numel * itemsize across the bus once.
     """
-    return numel * nbytes_per_element if impl == "h2d" else 2 * numel * nbytes_per_element
+    if impl == "h2d":
+        return numel * nbytes_per_element
+    return published.bytes_moved(numel, nbytes_per_element, "forward")
 
 
 def _row(device, kind, impl, shape, dtype, median_s, spread, compile_s=None, **extra):
@@ -129,9 +132,9 @@ def _plan(kinds, impls, devices, dtypes, sizes):
 class _Entry:
     """One plan entry while its repeats run: what to call, on what, and the timings so far."""
 
-    def __init__(self, device, dtype, numel, kind, impl):
-        self.device, self.dtype, self.numel, self.kind, self.impl = device, dtype, numel, kind, impl
-        self.shape = (numel,) if kind == "copy" else shape_for(kind, numel)
+    def __init__(self, device, dtype, kind, impl, shape, num_groups=NUM_GROUPS):
+        self.device, self.dtype, self.kind, self.impl = device, dtype, kind, impl
+        self.shape, self.num_groups = tuple(shape), num_groups
         self.fn = self.x = None
         self.extra = {}  # compile_s, or the h2d copy's note
         self.medians, self.blocks = [], []
@@ -151,7 +154,7 @@ class _Entry:
             self.fn, self.x = torch.empty_like(x_flat).copy_, x_flat
             return
         self.x = x_flat.view(self.shape)
-        self.fn = impl_fn(self.kind, self.impl, self.shape)
+        self.fn = impl_fn(self.kind, self.impl, self.shape, self.num_groups)
         # warm-up: the first call allocates and loads kernels; for compiled it traces, generates and
         # compiles the kernel too, and that first call's wall time is compile_s, never part of median_s
         start = time.perf_counter()
@@ -170,6 +173,8 @@ class _Entry:
         median, spread = summarize(self.medians, self.blocks)
         extra = dict(self.extra)
         compile_s = extra.pop("compile_s", None)
+        if self.kind == "group" and self.num_groups != NUM_GROUPS:
+            extra["num_groups"] = self.num_groups  # the harness's sweeps use NUM_GROUPS and do not say so
         return _row(self.device, self.kind, self.impl, self.shape, self.dtype, median, spread,
                     compile_s=compile_s, repeats_s=list(self.medians), **extra)
 
@@ -228,25 +233,92 @@ def run_timing(kinds=KINDS, impls=DEFAULT_IMPLS, devices=None, dtypes=None, size
     sizes = sweep_sizes(max_elements) if sizes is None else check_sizes(sizes, max_elements)
     min_run_time = _check_seconds(min_run_time, "min_run_time", 0.0, MAX_MIN_RUN_TIME)
     time_budget_s = _check_seconds(time_budget_s, "time_budget_s", 0.0, MAX_TIMING_SECONDS)
+    repeats = _check_repeats(repeats)
+
+    groups = {}  # (device, dtype, numel) -> its entries, in plan order: they share one input
+    for device, dtype, numel, kind, impl in _plan(kinds, impls, devices, dtypes, sizes):
+        shape = (numel,) if kind == "copy" else shape_for(kind, numel)
+        groups.setdefault((device, dtype, numel), []).append(_Entry(device, dtype, kind, impl, shape))
+    broken = {(d, "numpy"): "the numpy core runs on the CPU only" for d in devices if "numpy" in impls and d != "cpu"}
+    settings = {"sizes": list(sizes), "min_run_time": min_run_time, "repeats": int(repeats),
+                "time_budget_s": time_budget_s}
+    with RUN_LOCK:
+        return _run(groups, devices, broken, settings, progress)
+
+
+def time_layers(layers, *, max_elements=MAX_TIMING_ELEMENTS, min_run_time=QUICK_MIN_RUN_TIME, repeats=3,
+                time_budget_s=MAX_TIMING_SECONDS, progress=None):
+    """Time torch's own kernel (native) on the CPU at given shapes, and a copy of each size; a report.
+
+    layers: (kind, shape) or (kind, shape, num_groups) tuples, e.g. ("group", (2, 320, 64, 64), 32):
+    a model's own tensors rather than the sweep's. layer and rms normalize the last dim; batch,
+    instance and group take (N, C, *). Each shape is checked as torch would check it, and holds
+    at most max_elements elements (at most MAX_TIMING_ELEMENTS). float32, as every CPU timing.
+    Rows are those of run_timing (impl "native", and "copy" for a flat tensor of the same size);
+    a group row whose num_groups is not NUM_GROUPS says its num_groups.
+    """
+    max_elements = check_max_elements(max_elements)
+    if isinstance(layers, (str, bytes)) or not layers:
+        raise InputError("layers must be a list of (kind, shape) or (kind, shape, num_groups)")
+    groups = {}
+    for layer in layers:
+        if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
+            raise InputError(f"a layer is (kind, shape) or (kind, shape, num_groups), got {layer!r}")
+        kind, shape = layer[0], layer[1]
+        num_groups = layer[2] if len(layer) == 3 else NUM_GROUPS
+        if kind not in KINDS:
+            raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+        shape = _check_shape(shape, max_elements)
+        if kind in ("layer", "rms"):
+            NormSpec(kind=kind, normalized_shape=shape[-1:], eps=EPS).check(shape)
+        else:
+            NormSpec(kind=kind, eps=EPS, num_groups=num_groups if kind == "group" else None).check(shape)
+        numel = math.prod(shape)
+        key = ("cpu", "float32", numel)
+        if key not in groups:
+            groups[key] = [_Entry("cpu", "float32", "copy", "copy", (numel,))]
+        groups[key].append(_Entry("cpu", "float32", kind, "native", shape, num_groups))
+    min_run_time = _check_seconds(min_run_time, "min_run_time", 0.0, MAX_MIN_RUN_TIME)
+    time_budget_s = _check_seconds(time_budget_s, "time_budget_s", 0.0, MAX_TIMING_SECONDS)
+    repeats = _check_repeats(repeats)
+    settings = {"layers": [[e.kind, list(e.shape)] + ([e.num_groups] if e.kind == "group" else [])
+                           for entries in groups.values() for e in entries if e.kind != "copy"],
+                "min_run_time": min_run_time, "repeats": repeats, "time_budget_s": time_budget_s}
+    with RUN_LOCK:
+        return _run(dict(sorted(groups.items())), ("cpu",), {}, settings, progress)
+
+
+def _check_shape(shape, max_elements):
+    """A shape as a tuple of 1 to 6 positive ints, at most max_elements elements, or InputError."""
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)):
+        raise InputError(f"a shape is a tuple of whole numbers, got {shape!r}")
+    if not 1 <= len(shape) <= 6 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                                           for d in shape):
+        raise InputError(f"a shape has 1 to 6 positive whole numbers, got {tuple(shape)!r}")
+    shape = tuple(int(d) for d in shape)
+    if math.prod(shape) > max_elements:
+        raise InputError(f"{shape} holds {math.prod(shape):,} elements, over the limit of {max_elements:,}")
+    return shape
+
+
+def _check_repeats(repeats):
     if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or not 1 <= repeats <= MAX_REPEATS:
         raise InputError(f"repeats must be a whole number from 1 to {MAX_REPEATS}, got {repeats!r}")
-
-    with RUN_LOCK:
-        return _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, int(repeats), progress)
+    return int(repeats)
 
 
-def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, repeats, progress):
-    plan = _plan(kinds, impls, devices, dtypes, sizes)
-    groups = {}  # (device, dtype, numel) -> its entries, in plan order: they share one input
-    for device, dtype, numel, kind, impl in plan:
-        groups.setdefault((device, dtype, numel), []).append(_Entry(device, dtype, numel, kind, impl))
-    total = len(plan) * repeats
+def _run(groups, devices, broken, settings, progress):
+    """Measure every entry of every group, repeats in turn within a group; the report.
+
+    groups: {(device, dtype, numel): [_Entry]}, the entries of one group sharing one input.
+    broken: {(device, impl): reason} known before the run not to run.
+    """
+    repeats = settings["repeats"]
+    time_budget_s = settings["time_budget_s"]
+    total = sum(len(entries) for entries in groups.values()) * repeats
     report_progress = progress or (lambda done, total, label: None)
     infos = [device_info(d) for d in devices]
-    rows, skipped, broken = [], [], {}  # broken: (device, impl) -> why it cannot run at all
-    for d in devices:
-        if "numpy" in impls and d != "cpu":
-            broken[(d, "numpy")] = "the numpy core runs on the CPU only"
+    rows, skipped, broken = [], [], dict(broken)
     started = time.monotonic()
     truncated = False
     generator = torch.Generator().manual_seed(0)  # a local generator: no global random state
@@ -269,7 +341,7 @@ def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, repe
                 if time.monotonic() - started >= time_budget_s:
                     truncated = True
                     break
-                report_progress(done, total, f"{device} {dtype} {entry.kind} {entry.impl} {tuple(entry.shape)}"
+                report_progress(done, total, f"{device} {dtype} {entry.kind} {entry.impl} {entry.shape}"
                                 + (f" {r + 1}/{repeats}" if repeats > 1 else ""))
                 done += 1
                 if r == 0:
@@ -283,7 +355,7 @@ def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, repe
                         continue
                     live.append(entry)
                 try:
-                    entry.measure(min_run_time)
+                    entry.measure(settings["min_run_time"])
                 except Exception as e:  # noqa: BLE001
                     live.remove(entry)
                     failed(entry, e)
@@ -302,8 +374,7 @@ def _run(kinds, impls, devices, dtypes, sizes, min_run_time, time_budget_s, repe
         "datasheet_gbps": primary["datasheet_gbps"],
         "truncated": truncated,
         "devices": infos,
-        "settings": {"sizes": list(sizes), "min_run_time": min_run_time, "repeats": repeats,
-                     "time_budget_s": time_budget_s, "elapsed_s": round(time.monotonic() - started, 3)},
+        "settings": dict(settings, elapsed_s=round(time.monotonic() - started, 3)),
         "skipped": skipped,
         "results": rows,
     }

@@ -41,7 +41,9 @@ def load_report(text_or_bytes):
              "compile_s": number >= 0 or null (optional),
              "ceiling_fraction": number >= 0 or null (optional),
              "repeats_s": [1 to MAX_REPORT_REPEATS numbers > 0] (optional: each repeat's
-                          median; median_s is their median, so it lies within them), ...}, ...]}
+                          median; median_s is their median, so it lies within them),
+             "num_groups": a whole number dividing shape[1] (optional, group rows of
+                           time_layers; the sweeps use NUM_GROUPS), ...}, ...]}
     Text over MAX_REPORT_BYTES is refused before parsing. Rows are counted from 0,
     as in results[i]. Returns the parsed dict.
     """
@@ -115,6 +117,11 @@ def _check_row(i, row):
         v = row.get(key)
         if v is not None and not (_is_number(v) and v >= 0):
             raise InputError(f"{where}: {key} must be a number >= 0 or null, got {v!r}")
+    groups = row.get("num_groups")
+    if groups is not None and not (row["kind"] == "group" and _is_count(groups) and len(shape) >= 2
+                                   and shape[1] % groups == 0):
+        raise InputError(f"{where}: num_groups belongs to a group row and must divide its channels "
+                         f"shape[1], got {groups!r}")
     repeats = row.get("repeats_s")
     if repeats is not None:
         if not (isinstance(repeats, list) and 1 <= len(repeats) <= MAX_REPORT_REPEATS
