@@ -264,8 +264,9 @@ def test_the_costs_view_shows_every_layer_that_fits_in_one_chart_and_one_table()
     at = _app(plot="What would my model cost?")
     assert not at.exception and not _errors(at)
     (chart,) = _charts(at)
-    layers = {t["meta"]["layer"] for t in chart["data"] if t.get("meta", {}).get("layer")}
-    assert layers == {"RMSNorm(4096)", "LayerNorm(4096)"}
+    layers = {t["meta"]["layer"] for t in chart["data"] if t.get("meta", {}).get("kind")}
+    assert layers == {"RMSNorm(4096)", "LayerNorm(4096)"}  # and the floors, once a row for every layer
+    assert {t["meta"]["layer"] for t in chart["data"] if t.get("meta", {}).get("method") == "bound"} == {"every layer"}
     methods = {t["meta"]["method"]: t["marker"]["symbol"] for t in chart["data"] if t.get("meta", {}).get("method")}
     assert set(methods) >= {"measured", "bound"} and len(set(methods.values())) == len(methods)
     table = at.dataframe[0].value

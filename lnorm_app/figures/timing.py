@@ -91,7 +91,8 @@ def _series_traces(fig, lines, hover_value, flagged=()):
             line=dict(color=st["color"], dash=st["dash"], width=1.5 if s.impl == "copy" else 2.5),
             marker=dict(symbol=st["symbol"], size=[12 if r else 7 for r in ring],
                         line=dict(color=[FLAG_COLOR if r else st["color"] for r in ring],
-                                  width=[3 if r else 0 for r in ring])),
+                                  width=[3 if r else 0 for r in ring]))
+            if any(ring) else dict(symbol=st["symbol"], size=7),  # arrays only where a point is ringed: cheaper
             customdata=np.array([[shape, f] for shape, f in zip(s.shapes, fractions)], dtype=object),
             meta={"source": s.source, "device": s.device, "impl": s.impl, "kind": s.kind,
                   "flagged": [n for n, r in zip(s.sizes, ring) if r]},

@@ -106,46 +106,56 @@ def gpu_peak_figure(curves, title="Share of the peak: GPUs of their datasheet ba
     return fig
 
 
+def _same_for_every_layer(row):
+    """A floor (bytes / datasheet) or a plain copy: one time for every layer, drawn once."""
+    return row.group == "bound" or row.impl_class == "lnorm copy"
+
+
+def _layer_traces(fig, c, j, layer, labels, offsets, time_text):
+    """The markers of layer j, one trace per method; j = -1 (layer None): the rows with one time for every layer."""
+    for method, style in METHOD_MARKERS.items():
+        xs, ys, text, hover_rows = [], [], [], []
+        for i, row in enumerate(c.rows):
+            cell = row.cells[max(j, 0)]
+            if cell.time_s is None or cell.method != method or _same_for_every_layer(row) != (j == -1):
+                continue
+            xs.append(cell.time_s)
+            ys.append(i + offsets[j])
+            text.append(time_text(cell.time_s))
+            hover_rows.append(f"{labels[i]}<br>{cell.note}<br>source: {row.source}")
+        if not xs:
+            continue
+        name = "every layer" if layer is None else layer.label
+        color = "#555" if layer is None else KIND_COLORS.get(layer.kind, "#333")
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="markers", name=name, legendgroup="how" if layer is None else name, showlegend=False,
+            marker=dict(color=color, symbol=style["symbol"], size=style["size"], opacity=style["opacity"],
+                        line=dict(width=4 if method == "bound" else 2, color=color)),
+            customdata=np.array([[t, h] for t, h in zip(text, hover_rows)], dtype=object),
+            meta={"layer": name, "kind": None if layer is None else layer.kind, "method": method},
+            hovertemplate=f"<b>{name}</b>: %{{customdata[0]}} ({METHOD_WORDS[method]})<br>%{{customdata[1]}}"
+                          "<extra></extra>"))
+    if layer is not None:  # the legend's colour key: a plain swatch, so it does not look like one method
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=layer.label, legendgroup=layer.label,
+                                 marker=dict(color=KIND_COLORS.get(layer.kind, "#333"), symbol="square", size=11),
+                                 meta={"swatch": layer.label}, hoverinfo="skip"))
+
+
 def costs_figure(c, time_text):
     """Every row of a models.costs.Costs on one chart: a line per (device, kernel), a marker per layer.
 
     x: time per call (log). Colour: the layer. Marker: how the time was obtained: filled =
     measured at this size, open = interpolated, a tick = lower bound (bytes / datasheet bandwidth).
-    A cell with no time has no marker (the table says why). time_text formats a time for hover.
+    A floor or a plain copy, one time for every layer, is one grey marker. A cell with no time has no
+    marker (the table says why). time_text formats a time for hover.
     """
     fig = go.Figure()
     n_layers = len(c.layers)
     offsets = [(j - (n_layers - 1) / 2) * min(0.22, 0.7 / max(n_layers, 1)) for j in range(n_layers)]
     labels = [_clip(f"{_short(r.device)} · {r.kernel}", 64) for r in c.rows]
-    shown = set()
     for j, layer in enumerate(c.layers):
-        for method, style in METHOD_MARKERS.items():
-            xs, ys, text, hover_rows = [], [], [], []
-            for i, row in enumerate(c.rows):
-                cell = row.cells[j]
-                if cell.time_s is None or cell.method != method:
-                    continue
-                if row.group == "bound" and j > 0:  # a bound is the same for every layer: drawn once, in grey
-                    continue
-                xs.append(cell.time_s)
-                ys.append(i + (0 if row.group == "bound" else offsets[j]))
-                text.append(time_text(cell.time_s))
-                hover_rows.append(f"{labels[i]}<br>{cell.note}<br>source: {row.source}")
-            if not xs:
-                continue
-            color = "#555" if method == "bound" else KIND_COLORS.get(layer.kind, "#333")
-            fig.add_trace(go.Scatter(
-                x=xs, y=ys, mode="markers", name=layer.label if method != "bound" else "lower bound (every layer)",
-                legendgroup=layer.label if method != "bound" else "how",
-                showlegend=method != "bound" and layer.label not in shown,
-                marker=dict(color=color, symbol=style["symbol"], size=style["size"], opacity=style["opacity"],
-                            line=dict(width=4 if method == "bound" else 2, color=color)),
-                customdata=np.array([[t, h] for t, h in zip(text, hover_rows)], dtype=object),
-                meta={"layer": layer.label, "kind": layer.kind, "method": method},
-                hovertemplate=f"<b>{layer.label if method != 'bound' else 'every layer'}</b>: %{{customdata[0]}} "
-                              f"({METHOD_WORDS[method]})<br>%{{customdata[1]}}<extra></extra>"))
-            if method != "bound":
-                shown.add(layer.label)
+        _layer_traces(fig, c, j, layer, labels, offsets, time_text)
+    _layer_traces(fig, c, -1, None, labels, offsets + [0.0], time_text)  # floors and copies: once, in grey
     for method, style in METHOD_MARKERS.items():  # the legend's key to the markers, in grey
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=METHOD_WORDS[method],
                                  legendgroup="how", legendgrouptitle_text="how each time was obtained",

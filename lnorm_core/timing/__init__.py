@@ -4,8 +4,9 @@
     python -m lnorm_core.timing --json report.json   # the report as JSON (see load_report)
 
     from lnorm_core import timing
-    report = timing.run_timing(kinds=("layer",), sizes=(2**16,), progress=print)
+    report = timing.run_timing(kinds=("layer",), sizes=(2**16,), repeats=3, progress=print)
     print(timing.format_table(report))
+    mine = timing.time_layers([("rms", (1, 512, 4096)), ("group", (2, 320, 32, 32), 32)])  # a model's own tensors
 
 The ceiling is the bandwidth of a plain copy `y.copy_(x)` of the same tensor (rows with impl
 "copy"): a normalization reads x and writes y, exactly the traffic of a copy, so a norm can
@@ -16,7 +17,7 @@ One job per module:
     sizes.py      the sizes a run times and the shape each kind is timed on
     impls.py      the implementations: native, manual, manual_var_mean, numpy, compiled
     devices.py    the devices and dtypes, the datasheet peaks, what a report says about a device
-    measure.py    run_timing: the measurements, one run at a time
+    measure.py    run_timing (the sweep) and time_layers (given shapes): the measurements, one run at a time
     report.py     the report's schema, load_report (validated), format_table
     __main__.py   the command line
 
