@@ -160,12 +160,13 @@ def timing_speedup_figure(speedups, title="GPU speedup over the CPU"):
                              hoverinfo="skip"))
     for s in speedups:
         cpu = "" if s.cpu_source == s.gpu_source else f", CPU: {s.cpu_source}"
-        name = f"{s.impl} · {s.device} · {s.gpu_source}{cpu}"
+        name = f"{CLASS_NAMES.get(s.kind, s.kind)} {s.impl} · {s.device} · {s.gpu_source}{cpu}"
         fig.add_trace(go.Scatter(
             x=list(s.sizes), y=list(s.ratio), name=name, mode="lines+markers",
             line=dict(color=IMPL_COLORS.get(s.impl, "#333"), width=2.5),
             customdata=np.stack([s.cpu_s, s.gpu_s], axis=-1),
-            meta={"gpu_source": s.gpu_source, "cpu_source": s.cpu_source, "device": s.device, "impl": s.impl},
+            meta={"gpu_source": s.gpu_source, "cpu_source": s.cpu_source, "device": s.device, "impl": s.impl,
+                  "kind": s.kind},
             hovertemplate=f"{name}<br>%{{x:,}} elements<br>CPU %{{customdata[0]:.3s}}s, GPU "
                           "%{customdata[1]:.3s}s<br>speedup %{y:.3g}×<extra></extra>"))
         if s.crossover is not None:
