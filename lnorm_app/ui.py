@@ -248,8 +248,9 @@ def check_link(choices=None, ranges=None):
     choices = LINK_CHOICES if choices is None else choices
     ranges = LINK_RANGES if ranges is None else ranges
     for key, allowed in choices.items():
-        if key in qp and qp[key] not in allowed:
-            problems.append(f"The link's {key}={qp[key]!r} is not one of {', '.join(allowed)}")
+        for value in qp.get_all(key) if key in qp else ():  # a multiselect's link repeats its key
+            if value not in allowed:
+                problems.append(f"The link's {key}={value!r} is not one of {', '.join(allowed)}")
     for key, (low, high) in ranges.items():
         if key in qp:
             try:

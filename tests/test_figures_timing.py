@@ -12,6 +12,7 @@ import pytest
 
 from lnorm_app import figures
 from lnorm_app.models import timing as tv
+from lnorm_app.models import timing_run as tr
 from lnorm_core import timing
 from lnorm_core.errors import InputError
 
@@ -237,17 +238,17 @@ def test_shipped_sources_refuse_a_broken_file_by_name(tmp_path):
 
 
 def test_page_sweep_and_its_limit():
-    assert tv.page_sweep(2**8, 2**12) == (2**8, 2**10, 2**12)
-    assert tv.page_sweep(2**20, 2**12) == (2**12, 2**14, 2**16, 2**18, 2**20)
-    assert max(tv.PAGE_SIZES) == tv.PAGE_MAX_ELEMENTS == 2**22
+    assert tr.page_sweep(2**8, 2**12) == (2**8, 2**10, 2**12)
+    assert tr.page_sweep(2**20, 2**12) == (2**12, 2**14, 2**16, 2**18, 2**20)
+    assert max(tr.PAGE_SIZES) == tr.PAGE_MAX_ELEMENTS == 2**22
     with pytest.raises(InputError, match="at most"):
-        tv.page_sweep(2**8, 2**24)
+        tr.page_sweep(2**8, 2**24)
 
 
 def test_measurement_count_and_shapes_table():
-    assert tv.measurement_count(["layer", "rms"], ["native", "manual"], ["cpu"], (256, 1024)) == 2 * (1 + 4)
-    assert tv.measurement_count(["layer"], ["native"], ["cpu", "cuda"], (256,)) == 2 + 3
-    rows = tv.shapes_table(["layer", "batch"], (2**12,))
+    assert tr.measurement_count(["layer", "rms"], ["native", "manual"], ["cpu"], (256, 1024)) == 2 * (1 + 4)
+    assert tr.measurement_count(["layer"], ["native"], ["cpu", "cuda"], (256,)) == 2 + 3
+    rows = tr.shapes_table(["layer", "batch"], (2**12,))
     assert rows == [{"elements": "4,096 (2^12)", "LayerNorm": "(4, 1024)", "BatchNorm": "(8, 64, 2, 4)"}]
 
 
@@ -256,25 +257,25 @@ def test_run_in_turn_says_it_waits_while_another_run_holds_the_lock():
     result = {}
 
     def visitor():
-        result["report"] = tv.run_in_turn(on_wait=waited.set, kinds="layer", impls="native", devices="cpu",
+        result["report"] = tr.run_in_turn(on_wait=waited.set, kinds="layer", impls="native", devices="cpu",
                                           sizes=(256,), min_run_time=0.002)
 
-    with timing._RUN_LOCK:  # another visitor's run
-        assert tv.busy()
+    with timing.RUN_LOCK:  # another visitor's run
+        assert tr.busy()
         t = threading.Thread(target=visitor)
         t.start()
         assert waited.wait(30), "the waiting visitor was told that it waits"
         assert "report" not in result  # and it did wait
     t.join(60)
-    assert not tv.busy()
+    assert not tr.busy()
     assert {(r["kind"], r["impl"]) for r in result["report"]["results"]} == {("copy", "copy"), ("layer", "native")}
 
 
 def test_run_in_turn_keeps_the_page_limits():
     with pytest.raises(InputError, match="20 s"):
-        tv.run_in_turn(kinds="layer", sizes=(256,), time_budget_s=60)
+        tr.run_in_turn(kinds="layer", sizes=(256,), time_budget_s=60)
     with pytest.raises(InputError, match="over the limit"):
-        tv.run_in_turn(kinds="layer", impls="native", devices="cpu", sizes=(2**24,), max_elements=2**24)
+        tr.run_in_turn(kinds="layer", impls="native", devices="cpu", sizes=(2**24,), max_elements=2**24)
 
 
 def test_table_has_a_row_per_result_with_readable_units():
@@ -292,3 +293,75 @@ def test_first_headline_is_the_gpu_where_a_report_has_one():
     assert (h.source, h.device, h.size) == ("uploaded", "cuda", 4)
     assert tv.first_headline([cpu_run]).source == "your run"
     assert tv.first_headline([]) is None
+
+
+# ---- is a run to be trusted? -------------------------------------------------------------------
+
+
+def run_report(rows, load=0.5, threads=2):
+    """A page run's report around `rows` (CPU, float32), validated as any report is."""
+    r = {"device": {"name": "test cpu", "type": "cpu", "torch_version": "2.13.0", "num_threads": threads,
+                    "date": "2026-01-02T03:04:05+00:00", "load_avg_1min": load},
+         "ceiling_gbps": 12.5, "datasheet_gbps": None, "settings": {"repeats": 3}, "results": rows}
+    return timing.load_report(json.dumps(r))
+
+
+def repeated(kind, impl, numel, repeats, spread=0.05, gbps=None):
+    """A row whose median_s is the median of `repeats`, as the harness writes it."""
+    return dict(row("cpu", kind, impl, numel, sorted(repeats)[len(repeats) // 2], gbps=gbps),
+                repeats_s=list(repeats), spread=spread)
+
+
+def test_a_steady_run_is_called_steady():
+    rows = [repeated("layer", "native", 4096, [1.0e-5, 1.1e-5, 1.2e-5]),
+            repeated("copy", "copy", 4096, [2e-6, 2e-6, 2.1e-6], gbps=40.0)]
+    recorded = run_report([repeated("copy", "copy", 4096, [2e-6, 2e-6, 2e-6], gbps=45.0)])
+    v = tr.steadiness(run_report(rows), recorded)
+    assert v.steady and v.findings == () and v.repeats == 3 and v.threads == 2 and v.measurements == 2
+
+
+def test_the_noisy_run_of_the_issue_is_flagged_with_its_numbers():
+    # the same call took 100 µs, 3,414 µs and 12.8 µs: 3414 / 100 = 34x the median, 100 / 12.8 = 7.8x under it
+    rows = [repeated("layer", "native", 4096, [100e-6, 3414e-6, 12.8e-6]),
+            repeated("layer", "manual", 4096, [1e-4, 1.1e-4, 1.2e-4], spread=0.6),  # blocks vary by 60%
+            repeated("copy", "copy", 4096, [2e-6, 2e-6, 2e-6], gbps=10.0)]
+    recorded = run_report([repeated("copy", "copy", 4096, [1e-6, 1e-6, 1e-6], gbps=40.0)])
+    v = tr.steadiness(run_report(rows, load=6.3, threads=2), recorded)
+    assert not v.steady
+    found = {f.what: f for f in v.findings}
+    assert set(found) == {"outliers", "spread", "ceiling", "load"}
+    assert "1 of 3 measurements" in found["outliers"].text and "34×" in found["outliers"].text
+    assert "100 µs, 3,414 µs, 12.8 µs" in found["outliers"].text
+    assert found["outliers"].rows == (("cpu", "layer", "native", 4096),)
+    assert "60%" in found["spread"].text and found["spread"].rows == (("cpu", "layer", "manual", 4096),)
+    assert "25%" in found["ceiling"].text and "10 GB/s against 40 GB/s" in found["ceiling"].text  # 10 / 40
+    assert "6.3" in found["load"].text and "2 threads" in found["load"].text
+    assert tr.flagged(v) == {("cpu", "layer", "native", 4096), ("cpu", "layer", "manual", 4096),
+                             ("cpu", "copy", "copy", 4096)}
+
+
+def test_two_repeats_cannot_outvote_each_other():
+    rows = [repeated("layer", "native", 4096, [1e-5, 3e-5])]  # 3x apart, but which one is wrong?
+    assert tr.steadiness(run_report(rows)).steady
+
+
+def test_series_carry_the_range_of_the_repeats():
+    rows = [repeated("layer", "native", 4096, [1e-5, 2e-5, 4e-5], gbps=8 * 4096 / 2e-5 / 1e9)]
+    (line,) = tv.series([source(rows)], "layer", "float32", "median_s")
+    assert (line.lows, line.values, line.highs) == ((1e-5,), (2e-5,), (4e-5,))
+    (bw,) = tv.series([source(rows)], "layer", "float32", "gbps")
+    # GB/s scales as 1 / time: the slowest repeat is the lowest bandwidth
+    assert bw.lows[0] == pytest.approx(8 * 4096 / 4e-5 / 1e9) and bw.highs[0] == pytest.approx(8 * 4096 / 1e-5 / 1e9)
+    fig = figures.timing_time_figure([line], flagged={("cpu", "layer", "native", 4096)})
+    (t,) = fig.data
+    assert list(t.error_y.array) == [pytest.approx(2e-5)] and list(t.error_y.arrayminus) == [pytest.approx(1e-5)]
+    assert t.meta["flagged"] == [4096] and "red ring" in fig.layout.meta["how_to_read"]
+
+
+def test_several_layers_in_one_chart_are_coloured_by_layer():
+    rows = mixed_rows()
+    fig = figures.timing_time_figure(tv.series([source(rows)], ["layer", "rms"], "float32", "median_s", ["native"]))
+    colours = {t.meta["kind"]: t.line.color for t in fig.data if t.meta["impl"] != "copy"}
+    assert set(colours) == {"layer", "rms"} and colours["layer"] != colours["rms"]
+    assert {t.name for t in fig.data} >= {"LayerNorm · native", "RMSNorm · native"}
+    assert "colour: layer" in fig.layout.meta["how_to_read"]

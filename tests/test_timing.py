@@ -4,6 +4,7 @@ torch.nn.functional, the bandwidth formula, the JSON report and its validation.
 Tiny sizes and short measurements; no test asserts on a wall-clock time.
 """
 
+import csv
 import json
 import math
 import os
@@ -17,6 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from lnorm_core import timing
+from lnorm_core.timing import __main__ as cli
+from lnorm_core.timing import impls
 from lnorm_core.errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +150,66 @@ def test_progress_is_reported_to_the_end():
     assert len(report["results"]) == total
 
 
+def test_repeats_take_turns_and_the_median_is_the_median_of_the_repeats():
+    calls = []
+    report = timing.run_timing(kinds="layer", impls="native,manual", devices="cpu", sizes=(TINY,),
+                               min_run_time=FAST, repeats=3, progress=lambda *a: calls.append(a))
+    assert report["settings"]["repeats"] == 3
+    assert calls[0][1] == 3 * 3  # (copy, native, manual) x 3 repeats
+    labels = [c[2] for c in calls[:-1]]
+    assert [lab.split()[3] for lab in labels] == ["copy", "native", "manual"] * 3  # in turn, not one after another
+    assert labels[0].endswith("1/3") and labels[-1].endswith("3/3")
+    for r in report["results"]:
+        assert len(r["repeats_s"]) == 3 and all(t > 0 for t in r["repeats_s"])
+        assert r["median_s"] == sorted(r["repeats_s"])[1]
+    assert timing.load_report(json.dumps(report)) == report
+
+
+def test_summarize_by_hand():
+    # median of the repeats' medians; spread: the blocks' IQR (p75 - p25) over their median
+    assert timing.summarize([3.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0, 5.0]) == (2.0, pytest.approx(2 / 3))
+    assert timing.summarize([5.0], [5.0, 5.0]) == (5.0, 0.0)
+    # four repeats: the median is the mean of the middle two
+    assert timing.summarize([1.0, 4.0, 2.0, 10.0], [1.0, 3.0]) == (3.0, pytest.approx(1.0 / 2.0))
+
+
+@pytest.mark.parametrize("repeats", [0, timing.MAX_REPEATS + 1, 2.5, True])
+def test_repeats_outside_their_bounds_are_refused(repeats):
+    with pytest.raises(InputError, match="repeats"):
+        timing.run_timing(kinds="layer", sizes=(TINY,), repeats=repeats)
+
+
+def test_time_layers_times_a_models_own_shapes_with_a_copy_of_each_size():
+    layers = [("layer", (2, 3, 64)), ("rms", (2, 3, 64)), ("group", (2, 32, 2, 3), 4), ("batch", (2, 32, 2, 3))]
+    report = timing.time_layers(layers, min_run_time=FAST, repeats=2)
+    got = sorted((r["kind"], r["impl"], tuple(r["shape"]), r.get("num_groups")) for r in report["results"])
+    assert got == sorted([("layer", "native", (2, 3, 64), None), ("rms", "native", (2, 3, 64), None),
+                          ("group", "native", (2, 32, 2, 3), 4), ("batch", "native", (2, 32, 2, 3), None),
+                          ("copy", "copy", (384,), None)])  # 2*3*64 == 2*32*2*3 == 384: one copy
+    assert all(len(r["repeats_s"]) == 2 and r["device"] == "cpu" and r["dtype"] == "float32"
+               for r in report["results"])
+    assert timing.load_report(json.dumps(report)) == report
+
+
+def test_time_layers_group_norm_uses_the_layers_own_groups():
+    x = seeded((2, 32, 2, 3), seed=3)
+    torch.testing.assert_close(timing.native_fn("group", 4)(x), F.group_norm(x, 4, eps=1e-5), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    ([("layer", (2, 3, 4, 5, 6, 7, 8))], "1 to 6"),
+    ([("group", (2, 30, 4), 4)], "divisible by num_groups"),
+    ([("batch", (1, 4, 1))], "more than 1 value per channel"),
+    ([("layer", (4096, 4097))], "over the limit"),
+    ([("norm", (4, 4))], "unknown kind"),
+    ([], "layers must be"),
+    ([("layer",)], "a layer is"),
+])
+def test_time_layers_refuses_what_torch_or_the_limit_would(layers, message):
+    with pytest.raises(InputError, match=message):
+        timing.time_layers(layers, max_elements=2**24, min_run_time=FAST)
+
+
 def test_time_budget_stops_new_measurements():
     report = timing.run_timing(kinds="layer", impls="native", devices="cpu", sizes=(TINY,),
                                min_run_time=FAST, time_budget_s=1e-9)
@@ -169,7 +232,7 @@ def test_too_large_size_is_refused():
         timing.sweep_sizes(2 * MAX_TIMING_ELEMENTS)
     with pytest.raises(InputError, match="power of two"):
         timing.check_sizes((1000,))
-    assert timing.main(["--quick", "--max-elements", str(2 * MAX_TIMING_ELEMENTS)]) == 2
+    assert cli.main(["--quick", "--max-elements", str(2 * MAX_TIMING_ELEMENTS)]) == 2
 
 
 def test_sweep_reaches_past_the_caches():
@@ -204,15 +267,29 @@ def test_datasheet_bandwidth_by_device_name():
     assert timing.datasheet_gbps("NVIDIA H100 80GB HBM3") == 3350
     assert timing.datasheet_gbps("NVIDIA H100 PCIe") == 2000
     assert timing.datasheet_gbps("NVIDIA H200") == 4800
-    assert timing.datasheet_gbps("NVIDIA H100 NVL") is None
-    assert timing.datasheet_gbps("NVIDIA A100-SXM4-80GB") is None
+    assert timing.datasheet_gbps("NVIDIA H100 NVL") == 3900
+    assert timing.datasheet_gbps("NVIDIA A100-SXM4-80GB") == 2039
+    assert timing.datasheet_gbps("NVIDIA A100-SXM4-40GB") is None  # 1555 GB/s: not in the table
+    assert timing.datasheet_gbps("NVIDIA GeForce RTX 4090") is None
+
+
+def test_datasheet_peaks_agree_with_the_published_measurements():
+    # one number per GPU in the project: the harness's table and the published file's column
+    peaks = {}
+    with open(ROOT / "data" / "gpu" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            peaks[r["gpu_name"]] = float(r["peak_GBps_spec"])
+    assert peaks == {"NVIDIA A100-SXM4-80GB": 2039, "NVIDIA H100 80GB HBM3": 3350, "NVIDIA B200": 8000,
+                     "NVIDIA H100 NVL": 3900, "NVIDIA A100 80GB PCIe": 1935}
+    for name, peak in peaks.items():
+        assert timing.datasheet_gbps(name) == peak, name
 
 
 def test_cli_json_round_trips_through_load_report(tmp_path):
     path = tmp_path / "report.json"
     args = ["--quick", "--json", str(path), "--kinds", "layer,batch", "--max-elements", str(2**10),
-            "--min-run-time", str(FAST)]
-    assert timing.main(args) == 0
+            "--min-run-time", str(FAST), "--repeats", "2"]
+    assert cli.main(args) == 0
     text = path.read_text(encoding="utf-8")
     loaded = timing.load_report(text)
     assert loaded == json.loads(text)
@@ -227,17 +304,18 @@ def test_cli_json_round_trips_through_load_report(tmp_path):
     kinds = {r["kind"] for r in loaded["results"]}
     assert kinds == {"layer", "batch", "copy"}
     assert {r["numel"] for r in loaded["results"]} == {2**10}
+    assert all(len(r["repeats_s"]) == 2 for r in loaded["results"])
 
 
 def test_the_harness_runs_without_the_apps_ui_packages():
-    # the module runs on a GPU machine that has torch and numpy but none of the app's UI packages
+    # `python -m lnorm_core.timing` on a GPU machine that has torch and numpy but none of the app's UI packages
     code = (
-        "import sys\n"
+        "import runpy, sys\n"
         "for name in ('streamlit', 'plotly', 'pandas'):\n"
         "    sys.modules[name] = None  # any import of them now fails\n"
-        "from lnorm_core import timing\n"
-        f"sys.exit(timing.main(['--quick', '--kinds', 'layer', '--impls', 'native,numpy', "
-        f"'--max-elements', '{TINY}', '--min-run-time', '{FAST}']))\n"
+        f"sys.argv = ['lnorm_core.timing', '--quick', '--kinds', 'layer', '--impls', 'native,numpy', "
+        f"'--max-elements', '{TINY}', '--min-run-time', '{FAST}']\n"
+        "runpy.run_module('lnorm_core.timing', run_name='__main__', alter_sys=True)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -245,15 +323,15 @@ def test_the_harness_runs_without_the_apps_ui_packages():
 
 
 def test_terminal_progress_draws_on_stderr(capsys):
-    timing._terminal_progress(3, 12, "cpu float32 layer native (16, 1024)")
-    timing._terminal_progress(12, 12, "done")
+    cli._terminal_progress(3, 12, "cpu float32 layer native (16, 1024)")
+    cli._terminal_progress(12, 12, "done")
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "3/12" in captured.err and captured.err.startswith("\r[") and captured.err.endswith("\n")
 
 
 def test_cli_prints_a_table(capsys):
-    assert timing.main(["--quick", "--kinds", "instance", "--impls", "native,manual",
+    assert cli.main(["--quick", "--kinds", "instance", "--impls", "native,manual",
                         "--max-elements", str(TINY), "--min-run-time", str(FAST)]) == 0
     out = capsys.readouterr().out
     assert "% copy" in out and "median µs" in out
@@ -275,8 +353,11 @@ def test_compiled_failure_is_reported_not_raised(monkeypatch):
     assert "No working C++ compiler" in skip["reason"]
 
 
-def test_missing_numpy_core_is_reported_not_raised(monkeypatch):
-    monkeypatch.setitem(sys.modules, "lnorm_core.manual", None)  # import now fails
+def test_a_failing_numpy_core_is_reported_not_raised(monkeypatch):
+    def failing_core(spec, x):
+        raise MemoryError("Unable to allocate 128. MiB for an array")
+
+    monkeypatch.setattr(impls, "manual_forward", failing_core)
     report = timing.run_timing(kinds="layer", impls="native,numpy", devices="cpu", sizes=(TINY,),
                                min_run_time=FAST)
     assert {r["impl"] for r in report["results"]} == {"copy", "native"}
@@ -317,6 +398,9 @@ def edited(change):
 
 def test_a_good_report_loads():
     assert timing.load_report(json.dumps(good_report()))["ceiling_gbps"] == 10.0
+    r = good_report()
+    r["results"][0]["repeats_s"] = [3e-5, 1e-5, 0.9e-5]  # median_s 1e-5 among them
+    assert timing.load_report(json.dumps(r))["results"][0]["repeats_s"] == [3e-5, 1e-5, 0.9e-5]
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -347,6 +431,12 @@ def test_a_good_report_loads():
     (edited(lambda r: r["results"][4].update(numel=255)), "row 4: numel must be the product of shape"),
     (edited(lambda r: r["results"][4].update(spread=-0.1)), "row 4: spread must be a number >= 0"),
     (edited(lambda r: r["results"][4].update(compile_s="slow")), "row 4: compile_s"),
+    (edited(lambda r: r["results"][2].update(num_groups=4)), "row 2: num_groups belongs to a group row"),
+    (edited(lambda r: r["results"][2].update(kind="group", shape=[4, 64], num_groups=3)), "row 2: num_groups"),
+    (edited(lambda r: r["results"][2].update(repeats_s=1e-5)), "row 2: repeats_s must be a list"),
+    (edited(lambda r: r["results"][2].update(repeats_s=[])), "row 2: repeats_s must be a list"),
+    (edited(lambda r: r["results"][2].update(repeats_s=[1e-5, -1e-5])), "row 2: repeats_s must be a list"),
+    (edited(lambda r: r["results"][2].update(repeats_s=[2e-5, 3e-5])), "row 2: median_s .* within its repeats_s"),
 ])
 def test_malformed_reports_are_refused(text, message):
     with pytest.raises(InputError, match=message):

@@ -5,6 +5,7 @@
     compare   error_heatmap, variance_sweep_figure
     pitfalls  pitfall_differences, pitfall_bars, running_stats_figure, train_eval_figure
     timing    timing_time_figure, timing_bandwidth_figure, timing_speedup_figure
+    timing_gpu  gpu_bandwidth_figure, gpu_peak_figure, costs_figure
 
 No builder computes a statistic; each is handed the numbers by a page model.
 """
@@ -30,14 +31,17 @@ from .pitfalls import (
 )
 from .timing import (
     IMPL_COLORS,
+    KIND_COLORS,
     timing_bandwidth_figure,
     timing_speedup_figure,
     timing_time_figure,
 )
+from .timing_gpu import METHOD_WORDS, costs_figure, device_color, gpu_bandwidth_figure, gpu_peak_figure
 
 __all__ = [
-    "ALGORITHM_LABELS", "DIVERGING", "GROUP_COLORS", "IMPL_COLORS", "MAX_CELLS", "MAX_CUBE_POINTS", "as_panels",
-    "error_heatmap", "group_cube", "group_map", "limit_panels", "note_of", "offset_text", "panel_titles",
+    "ALGORITHM_LABELS", "DIVERGING", "GROUP_COLORS", "IMPL_COLORS", "KIND_COLORS", "MAX_CELLS", "MAX_CUBE_POINTS",
+    "METHOD_WORDS", "as_panels", "costs_figure", "device_color", "error_heatmap", "gpu_bandwidth_figure",
+    "gpu_peak_figure", "group_cube", "group_map", "limit_panels", "note_of", "offset_text", "panel_titles",
     "pitfall_bars", "pitfall_differences", "pitfall_label", "running_stats_figure", "stages_figure",
     "symmetric_range", "timing_bandwidth_figure", "timing_speedup_figure", "timing_time_figure", "train_eval_figure",
     "variance_sweep_figure",

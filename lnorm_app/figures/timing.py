@@ -1,14 +1,25 @@
-"""The Timing page's figures: time and GB/s against size, the ceilings, the GPU speedup."""
+"""The Timing page's figures: lnorm's own reports (time and GB/s against size, the ceilings, the GPU speedup).
+
+The published GPU figures and the costs chart are in figures/timing_gpu.py.
+"""
 
 import math
 
 import numpy as np
 import plotly.graph_objects as go
 
+from lnorm_core import CLASS_NAMES
+
 IMPL_COLORS = {"native": "#4e79a7", "manual": "#f28e2b", "manual_var_mean": "#e15759", "numpy": "#59a14f",
                "compiled": "#b07aa1", "copy": "#7f7f7f"}
+KIND_COLORS = {"layer": "#4e79a7", "rms": "#f28e2b", "batch": "#59a14f", "instance": "#b07aa1", "group": "#e15759",
+               "copy": "#7f7f7f"}
+IMPL_DASHES = {"native": "solid", "manual": "dash", "manual_var_mean": "dashdot", "numpy": "dot",
+               "compiled": "longdash", "copy": "solid"}
 _DEVICE_MARKERS = {"cpu": "circle", "cuda": "square", "mps": "diamond"}
 _SOURCE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")  # one per (source, device) line group
+_GROUP_MARKERS = ("circle", "square", "diamond", "triangle-up", "cross")  # several layers: one per (source, device)
+FLAG_COLOR = "#d62728"  # a measurement the steadiness check doubts
 
 
 def _impl_label(impl):
@@ -29,43 +40,91 @@ def _size_axis(fig, sizes):
                      ticktext=[f"2<sup>{n.bit_length() - 1}</sup>" if n & (n - 1) == 0 else f"{n:,}" for n in ticks])
 
 
-def _series_traces(fig, lines, hover_value):
-    """One Scatter per Series: x its sizes, y its values as given; colour by impl, dash by (source, device)."""
-    dashes = _line_groups(lines)
+def _style(lines):
+    """(style of each Series, how to read it): one layer colours by implementation, several colour by layer.
+
+    One layer: colour = implementation, dash = report and device, marker = device.
+    Several:   colour = layer, dash = implementation, marker = report and device.
+    """
+    kinds = list(dict.fromkeys(s.kind for s in lines if s.kind != "copy"))
+    groups = list(dict.fromkeys((s.source, s.device) for s in lines))
+    styles = {}
+    if len(kinds) <= 1:
+        dashes = _line_groups(lines)
+        for s in lines:
+            styles[id(s)] = dict(color=IMPL_COLORS.get(s.impl, "#333"), dash=dashes[(s.source, s.device)],
+                                 symbol=_DEVICE_MARKERS.get(s.device, "circle"), name=_impl_label(s.impl))
+        how = "colour: implementation; line style: report and device; grey: a plain copy of the same tensor"
+    else:
+        for s in lines:
+            styles[id(s)] = dict(color=KIND_COLORS.get(s.kind, "#333"), dash=IMPL_DASHES.get(s.impl, "solid"),
+                                 symbol=_GROUP_MARKERS[groups.index((s.source, s.device)) % len(_GROUP_MARKERS)],
+                                 name=_impl_label(s.impl) if s.impl == "copy"
+                                 else f"{CLASS_NAMES.get(s.kind, s.kind)} · {s.impl}")
+        how = ("colour: layer; line style: implementation (solid native, dashed manual, dotted numpy); "
+               "marker: report and device; grey: a plain copy of the same tensor")
+    if any(s.lows and any(v is not None for v in s.lows) for s in lines):
+        how += "; bars: fastest to slowest repeat"
+    return styles, how
+
+
+def _series_traces(fig, lines, hover_value, flagged=()):
+    """One Scatter per Series: x its sizes, y its values as given, bars from the fastest to the slowest repeat.
+
+    flagged: (device, kind, impl, numel) of measurements to ring in red (the run's doubtful ones).
+    """
+    styles, how = _style(lines)
     for s in lines:
+        st = styles[id(s)]
         group = f"{s.device} · {s.source}"
         fractions = [np.nan if f is None else f for f in s.fractions]
+        values = [np.nan if v is None else v for v in s.values]
+        error = None
+        if s.lows and any(v is not None for v in s.lows):
+            error = dict(type="data", symmetric=False, thickness=1.2, width=3, color=st["color"],
+                         array=[np.nan if hi is None or v is None else hi - v for hi, v in zip(s.highs, s.values)],
+                         arrayminus=[np.nan if lo is None or v is None else v - lo for lo, v in zip(s.lows, s.values)])
+        ring = [(s.device, s.kind, s.impl, n) in flagged for n in s.sizes]
         fig.add_trace(go.Scatter(
-            x=list(s.sizes), y=[np.nan if v is None else v for v in s.values], name=_impl_label(s.impl),
+            x=list(s.sizes), y=values, name=st["name"], error_y=error,
             mode="lines+markers", legendgroup=group, legendgrouptitle_text=group,
-            line=dict(color=IMPL_COLORS.get(s.impl, "#333"), dash=dashes[(s.source, s.device)],
-                      width=1.5 if s.impl == "copy" else 2.5),
-            marker=dict(symbol=_DEVICE_MARKERS.get(s.device, "circle"), size=7),
+            line=dict(color=st["color"], dash=st["dash"], width=1.5 if s.impl == "copy" else 2.5),
+            marker=dict(symbol=st["symbol"], size=[12 if r else 7 for r in ring],
+                        line=dict(color=[FLAG_COLOR if r else st["color"] for r in ring],
+                                  width=[3 if r else 0 for r in ring]))
+            if any(ring) else dict(symbol=st["symbol"], size=7),  # arrays only where a point is ringed: cheaper
             customdata=np.array([[shape, f] for shape, f in zip(s.shapes, fractions)], dtype=object),
-            meta={"source": s.source, "device": s.device, "impl": s.impl, "kind": s.kind},
-            hovertemplate=f"{_impl_label(s.impl)} on {group}<br>%{{x:,}} elements %{{customdata[0]}}<br>"
+            meta={"source": s.source, "device": s.device, "impl": s.impl, "kind": s.kind,
+                  "flagged": [n for n, r in zip(s.sizes, ring) if r]},
+            hovertemplate=f"{st['name']} on {group}<br>%{{x:,}} elements %{{customdata[0]}}<br>"
                           f"{hover_value}<extra></extra>"))
+    if flagged:
+        how += "; red ring: a measurement whose repeats disagree"
+    return how
 
 
-def timing_time_figure(lines, title="Time per call"):
-    """Median time per call against the size, log-log: one line per Series (timing_view.series, median_s)."""
+def timing_time_figure(lines, title="Time per call", flagged=()):
+    """Median time per call against the size, log-log: one line per Series (models.timing.series, median_s).
+
+    layout.meta["how_to_read"] says what colour, line style and marker stand for.
+    """
     fig = go.Figure()
-    _series_traces(fig, lines, "median %{y:.3s}s")
+    how = _series_traces(fig, lines, "median %{y:.3s}s", flagged)
     _size_axis(fig, [n for s in lines for n in s.sizes])
     fig.update_yaxes(type="log", title="median time per call (log scale)", tickformat="~s", ticksuffix="s", dtick=1)
     fig.update_layout(title=title, height=480, legend=dict(groupclick="toggleitem"), margin=dict(t=60, b=50),
-                      hovermode="closest")
+                      hovermode="closest", meta={"how_to_read": how})
     return fig
 
 
 def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth against the copy ceiling"):
     """GB/s against the size: one line per Series (gbps), each ceiling a horizontal line.
 
-    ceilings: timing_view.Ceiling's: the measured copy at the largest size (dashed, its
+    ceilings: models.timing.Ceiling's: the measured copy at the largest size (dashed, its
     device's colour group) and the datasheet peak where known (dotted), across the sizes shown.
     """
     fig = go.Figure()
-    _series_traces(fig, lines, "%{y:.3g} GB/s, %{customdata[1]:.0%} of the copy at this size")
+    how = _series_traces(fig, lines, "%{y:.3g} GB/s, %{customdata[1]:.0%} of the copy at this size")
     sizes = [n for s in lines for n in s.sizes]
     span = [min(sizes), max(sizes)] if sizes else [2**8, 2**22]
     for c in ceilings:
@@ -85,12 +144,12 @@ def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth again
     _size_axis(fig, sizes)
     fig.update_yaxes(type="log", title="GB/s = 2 · bytes of x / median time (log scale)", dtick=1)
     fig.update_layout(title=title, height=480, legend=dict(groupclick="toggleitem"), margin=dict(t=60, b=50),
-                      hovermode="closest")
+                      hovermode="closest", meta={"how_to_read": how + "; dashed black: the copy ceiling"})
     return fig
 
 
 def timing_speedup_figure(speedups, title="GPU speedup over the CPU"):
-    """CPU time / GPU time against the size (timing_view.speedups): above 1 the GPU is faster.
+    """CPU time / GPU time against the size (models.timing.speedups): above 1 the GPU is faster.
 
     One line per Speedup with y its ratios as given; a dashed line at 1; a marker at each crossover.
     """
@@ -101,12 +160,13 @@ def timing_speedup_figure(speedups, title="GPU speedup over the CPU"):
                              hoverinfo="skip"))
     for s in speedups:
         cpu = "" if s.cpu_source == s.gpu_source else f", CPU: {s.cpu_source}"
-        name = f"{s.impl} · {s.device} · {s.gpu_source}{cpu}"
+        name = f"{CLASS_NAMES.get(s.kind, s.kind)} {s.impl} · {s.device} · {s.gpu_source}{cpu}"
         fig.add_trace(go.Scatter(
             x=list(s.sizes), y=list(s.ratio), name=name, mode="lines+markers",
             line=dict(color=IMPL_COLORS.get(s.impl, "#333"), width=2.5),
             customdata=np.stack([s.cpu_s, s.gpu_s], axis=-1),
-            meta={"gpu_source": s.gpu_source, "cpu_source": s.cpu_source, "device": s.device, "impl": s.impl},
+            meta={"gpu_source": s.gpu_source, "cpu_source": s.cpu_source, "device": s.device, "impl": s.impl,
+                  "kind": s.kind},
             hovertemplate=f"{name}<br>%{{x:,}} elements<br>CPU %{{customdata[0]:.3s}}s, GPU "
                           "%{customdata[1]:.3s}s<br>speedup %{y:.3g}×<extra></extra>"))
         if s.crossover is not None:

@@ -1,15 +1,16 @@
-"""What the Timing page shows, from timing reports: plot-ready series, the ceiling, GPU/CPU speedup.
+"""What the Timing page shows from lnorm's own timing reports: plot-ready series, the ceiling, GPU/CPU speedup.
 
     from lnorm_app.models import timing as tv
     sources = tv.shipped_sources() + [tv.upload_source(data, "gpu.json")]
-    lines = tv.series(sources, kind="layer", dtype="float32", metric="median_s")
+    lines = tv.series(sources, kinds=["layer", "rms"], dtype="float32", metric="median_s")
     ups = tv.speedups(sources, kind="layer", dtype="float32")   # each with its crossover size
 
 A report is what lnorm_core.timing.run_timing returns (or what its --json wrote),
 always validated by timing.load_report. A `Source` is one report with a short name
 ("your run", "uploaded", "recorded") and a label saying its device, torch version,
 threads and date. Nothing here measures anything or knows about Streamlit: the
-numbers in a series are the report's own, grouped and sorted by size.
+numbers in a series are the report's own, grouped and sorted by size. Other people's
+GPU measurements are never mixed in here: they live in timing_gpu.
 """
 
 import functools
@@ -17,22 +18,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from lnorm_core import CLASS_NAMES, InputError, timing
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "timing"  # recordings shipped with the app
-
-# A run from the page, on a shared server with about 1 GB: at most 2**22 elements (16 MiB of float32;
-# the manual and numpy implementations make a few copies of it), 20 s, short measurements.
-PAGE_MAX_ELEMENTS = 2**22
-PAGE_SIZES = tuple(2**p for p in range(8, 23, 2))  # the sizes offered: 2**8, 2**10, ..., 2**22
-PAGE_DEFAULT_SIZES = (2**12, 2**20)
-PAGE_TIME_BUDGET_S = 20.0
-PAGE_MIN_RUN_TIME = timing.QUICK_MIN_RUN_TIME
-# torch.compile is left out of the page: its compile takes 5-30 s and hundreds of MB per shape.
-PAGE_IMPLS = ("native", "manual", "manual_var_mean", "numpy")
-PAGE_DEFAULT_IMPLS = ("native", "manual")
 
 SOURCE_RUN = "your run"
 SOURCE_UPLOAD = "uploaded"
@@ -56,7 +44,9 @@ class Series:
     """One line of a figure: the report's `metric` for one (source, device, kind, impl, dtype), by size.
 
     sizes: elements per tensor, ascending; values: the rows' own numbers (None where a
-    row lacks them); shapes: the shape timed at each size; fractions: ceiling_fraction.
+    row lacks them); shapes: the shape timed at each size; fractions: ceiling_fraction;
+    lows, highs: the fastest and slowest repeat in the same metric (None where a row
+    has no repeats_s, or fewer than two).
     """
 
     source: str
@@ -69,6 +59,8 @@ class Series:
     values: tuple
     shapes: tuple
     fractions: tuple
+    lows: tuple = ()
+    highs: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -167,34 +159,7 @@ def has_accelerator(sources):
     return any(r["device"] in ACCELERATORS for s in sources for r in s.report["results"])
 
 
-def threads():
-    """The intra-op threads torch uses here: what a run uses (never changed by lnorm)."""
-    return torch.get_num_threads()
-
-
-def busy():
-    """Whether a timing run holds the process-wide run lock now (a new run would wait for it)."""
-    return timing._RUN_LOCK.locked()  # noqa: SLF001 - the harness's own lock, read and never taken here
-
-
-def run_in_turn(on_wait=None, **kwargs):
-    """timing.run_timing(**kwargs), calling on_wait() first when another run holds the lock.
-
-    run_timing itself waits for the lock, so runs take turns; on_wait lets the caller
-    say so before it blocks. The page's limits: at most PAGE_MAX_ELEMENTS elements and
-    PAGE_TIME_BUDGET_S seconds, whatever kwargs ask for.
-    """
-    if kwargs.get("time_budget_s", PAGE_TIME_BUDGET_S) > PAGE_TIME_BUDGET_S:
-        raise InputError(f"a run from the page has at most {PAGE_TIME_BUDGET_S:g} s")
-    kwargs.setdefault("time_budget_s", PAGE_TIME_BUDGET_S)
-    kwargs.setdefault("min_run_time", PAGE_MIN_RUN_TIME)
-    kwargs["max_elements"] = min(kwargs.get("max_elements", PAGE_MAX_ELEMENTS), PAGE_MAX_ELEMENTS)
-    if on_wait is not None and busy():
-        on_wait()
-    return timing.run_timing(**kwargs)
-
-
-# ---- the run's settings --------------------------------------------------------------------
+# ---- series --------------------------------------------------------------------------------
 
 
 def size_text(n):
@@ -202,36 +167,12 @@ def size_text(n):
     return f"{n:,} (2^{int(n).bit_length() - 1})" if n > 0 and n & (n - 1) == 0 else f"{n:,}"
 
 
-def power_text(n):
-    """A power of two as the size slider (and its link) writes it: '2^12'."""
-    return f"2^{int(n).bit_length() - 1}"
-
-
-def page_sweep(low, high):
-    """The sizes a run from the page times: low, 4*low, ... up to high (both powers of two), or InputError."""
-    low, high = sorted((int(low), int(high)))
-    if high > PAGE_MAX_ELEMENTS:
-        raise InputError(f"the page times at most {PAGE_MAX_ELEMENTS:,} (2^22) elements; "
-                         f"run `python -m lnorm_core.timing` for larger tensors")
-    return timing.sweep_sizes(high, min_elements=low, factor=4)
-
-
-def shapes_table(kinds, sizes):
-    """Rows {"elements": ..., class name: shape text}: the tensor each kind is timed on at each size."""
-    return [{"elements": size_text(n), **{CLASS_NAMES[k]: str(timing.shape_for(k, n)) for k in kinds}}
-            for n in sizes]
-
-
-def measurement_count(kinds, impls, devices, sizes, dtypes=("float32",)):
-    """How many measurements a run makes: per device, dtype and size, the copy (and h2d) and kind x impl."""
-    count = 0
-    for device in devices:
-        per_size = 1 + (device == "cuda") + len(kinds) * len(impls)
-        count += per_size * len(sizes) * len([d for d in dtypes if d in timing.DEVICE_DTYPES[device]])
-    return count
-
-
-# ---- series --------------------------------------------------------------------------------
+def time_text(t):
+    """A time as the page writes it: '812 ns', '12.3 µs', '4.56 ms', '1.23 s'."""
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if t >= scale:
+            return f"{t / scale:.3g} {unit}"
+    return f"{t / 1e-9:.3g} ns"
 
 
 def kinds_in(sources):
@@ -240,41 +181,77 @@ def kinds_in(sources):
     return [k for k in timing.KINDS if k in found]
 
 
+def impls_in(sources, kinds=None):
+    """The implementations measured in the sources (for `kinds`, where given), in timing.IMPLS order."""
+    found = {r["impl"] for s in sources for r in s.report["results"] if kinds is None or r["kind"] in kinds}
+    return [i for i in timing.IMPLS if i in found]
+
+
 def dtypes_in(sources):
     """The dtypes measured in the sources, float32 first."""
     found = {r["dtype"] for s in sources for r in s.report["results"]}
     return [d for d in timing.DTYPES if d in found]
 
 
-def _rows(source, kind, dtype):
-    """The source's rows of `kind` (and its copies: the ceiling) in `dtype`; host-to-device rows left out."""
+def _as_kinds(kinds):
+    """One kind or several as a tuple, refusing unknown ones."""
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    for k in kinds:
+        if k not in timing.KINDS:
+            raise InputError(f"unknown kind {k!r}; choose among {', '.join(timing.KINDS)}")
+    return kinds
+
+
+def _rows(source, kinds, dtype):
+    """The source's rows of `kinds` (and its copies: the ceiling) in `dtype`; host-to-device rows left out."""
     return [r for r in source.report["results"]
-            if r["dtype"] == dtype and r["impl"] != "h2d" and (r["kind"] == kind or r["impl"] == "copy")]
+            if r["dtype"] == dtype and r["impl"] != "h2d" and (r["kind"] in kinds or r["impl"] == "copy")]
 
 
-def series(sources, kind, dtype="float32", metric="median_s"):
-    """One Series per (source, device, impl) for `kind` in `dtype`, plus the copy of each device.
+def _repeat_range(row, metric):
+    """(fastest, slowest) repeat of a row in `metric` (GB/s and fractions scale as 1 / time), or (None, None)."""
+    reps = row.get("repeats_s") or []
+    value = row.get(metric)
+    if len(reps) < 2 or value is None:
+        return None, None
+    if metric == "median_s":
+        return min(reps), max(reps)
+    scaled = [value * row["median_s"] / t for t in reps]  # GB/s at each repeat's time
+    return min(scaled), max(scaled)
+
+
+def series(sources, kinds, dtype="float32", metric="median_s", impls=None):
+    """One Series per (source, device, kind, impl) for `kinds` (one or several) in `dtype`, plus each device's copy.
 
     metric: "median_s", "gbps" or "ceiling_fraction", taken from the rows as they are.
-    Where a report holds two rows for one size, the first one is kept. Order: sources as
-    given, devices in order of appearance, implementations in timing.IMPLS order, copy last.
+    impls: the implementations kept (None: all); the copy is always kept. Where a report
+    holds two rows for one size, the first one is kept. Order: sources as given, devices
+    in order of appearance, kinds in the order given, implementations in timing.IMPLS
+    order, copy last.
     """
     if metric not in METRICS:
         raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    kinds = _as_kinds(kinds)
     order = {impl: i for i, impl in enumerate(timing.IMPLS + ("copy",))}
+    kind_order = {k: i for i, k in enumerate(kinds + ("copy",))}
     out = []
     for source in sources:
-        groups = {}  # (device, impl) -> {numel: row}
-        for r in _rows(source, kind, dtype):
-            groups.setdefault((r["device"], r["impl"]), {}).setdefault(r["numel"], r)
-        devices = list(dict.fromkeys(d for d, _ in groups))
-        for device, impl in sorted(groups, key=lambda k: (devices.index(k[0]), order.get(k[1], 99))):
-            rows = [groups[(device, impl)][n] for n in sorted(groups[(device, impl)])]
+        groups = {}  # (device, kind, impl) -> {numel: row}
+        for r in _rows(source, kinds, dtype):
+            if impls is not None and r["impl"] not in impls and r["impl"] != "copy":
+                continue
+            groups.setdefault((r["device"], r["kind"], r["impl"]), {}).setdefault(r["numel"], r)
+        devices = list(dict.fromkeys(d for d, _, _ in groups))
+        keys = sorted(groups, key=lambda k: (devices.index(k[0]), kind_order.get(k[1], 99), order.get(k[2], 99)))
+        for device, kind, impl in keys:
+            rows = [groups[(device, kind, impl)][n] for n in sorted(groups[(device, kind, impl)])]
+            ranges = [_repeat_range(r, metric) for r in rows]
             out.append(Series(
-                source=source.name, device=device, kind=kind if impl != "copy" else "copy", impl=impl, dtype=dtype,
+                source=source.name, device=device, kind=kind, impl=impl, dtype=dtype,
                 metric=metric, sizes=tuple(r["numel"] for r in rows), values=tuple(r.get(metric) for r in rows),
                 shapes=tuple(str(tuple(r["shape"])) for r in rows),
-                fractions=tuple(r.get("ceiling_fraction") for r in rows)))
+                fractions=tuple(r.get("ceiling_fraction") for r in rows),
+                lows=tuple(lo for lo, _ in ranges), highs=tuple(hi for _, hi in ranges)))
     return out
 
 
