@@ -14,17 +14,15 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from apptest import open_page
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 from torch import nn
 
 import lnorm_core as lc
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CATCH_ALL = "Something went wrong"  # lnorm_app.ui.user_errors' message for a bug
 DEFAULTED = "using the default instead"  # a control value the page could not read
 
@@ -261,14 +259,11 @@ class _Records(logging.Handler):
 
 def open_link(link):
     """Run the link's page under AppTest: (AppTest, the tracebacks lnorm logged)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in link.params.items():
-        at.query_params[key] = value
     records = _Records()
     log = logging.getLogger("lnorm")
     log.addHandler(records)
     try:
-        at.switch_page(f"views/{link.page}.py").run()
+        at = open_page(f"views/{link.page}.py", link.params, timeout=120)
     finally:
         log.removeHandler(records)
     return at, records.texts

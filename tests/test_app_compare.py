@@ -7,25 +7,19 @@ messages come from torch itself; expected numbers are not taken from the page's 
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import open_page
 
 import lnorm_core as lc
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PARTS = ["output", "grad input", "grad weight", "grad bias"]
 
 
 def _app(**params):
     """The Compare page opened with these query parameters."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("views/compare.py")
-    return at.run()
+    return open_page("views/compare.py", params)
 
 
 def _errors(at):

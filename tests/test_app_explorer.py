@@ -6,26 +6,21 @@ tabs render lazily: the view query parameter picks which one runs.
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from apptest import open_page
 from streamlit.proto.WidgetStates_pb2 import WidgetState
-from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import element_tree
 
 import lnorm_core as lc
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
 
 
 def _app(**params):
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page(None, params)
 
 
 def _text(at):

@@ -11,14 +11,13 @@ import json
 import threading
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
+from apptest import open_page
 
 from lnorm_app.models import timing as tv
 from lnorm_app.models import timing_run as tr
 from lnorm_core import timing
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 RUN_KEY = "timing_report"
 ALL_LAYERS = ["LayerNorm", "RMSNorm", "BatchNorm", "InstanceNorm", "GroupNorm"]
 H100 = "NVIDIA H100 80GB HBM3"
@@ -26,11 +25,7 @@ H100 = "NVIDIA H100 80GB HBM3"
 
 def _app(**params):
     """The Timing page opened with these query parameters (a list value repeats the key, as a multiselect does)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("views/timing.py")
-    return at.run()
+    return open_page("views/timing.py", params, timeout=120)
 
 
 def _errors(at):

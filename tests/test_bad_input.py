@@ -5,14 +5,12 @@ unicode junk, zero-size and negative dims, shapes over the limit, parameters
 torch refuses, and links with values no control can take.
 """
 
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import open_page
 
 import lnorm_core as lc
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["views/explorer.py", "views/compare.py", "views/pitfalls.py"]
 
 # (query params, words the message must contain)
@@ -41,10 +39,7 @@ BAD_LINKS = [
 
 
 def _run(page, params):
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.switch_page(page).run()
+    return open_page(page, params)
 
 
 def _messages(at):
