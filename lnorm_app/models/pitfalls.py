@@ -105,7 +105,8 @@ def diagnose(config, wrong_text):
 def _diagnose(config, wrong_text):
     e = explore(config)
     wrong = parse_tensor(wrong_text)
-    verdict, combos = which_mistake(e.spec, e.x, wrong, e.weight, e.bias)
+    d = which_mistake(e.spec, e.x, wrong, e.weight, e.bias)
+    verdict, combos = d.verdict, list(d.mistakes)
     outputs = [manual_forward(e.spec, e.x, e.weight, e.bias, mistakes=c) for c in combos]
     return Diagnosis(wrong, verdict, combos, outputs)
 
