@@ -149,7 +149,24 @@ def _float(text):
     return value
 
 
-def sidebar():
+def _on_page_paste():
+    """A tensor pasted in the page's own box: Source follows it (paste, or random when the box is emptied)."""
+    st.session_state["source"] = "paste" if str(st.session_state.get("paste") or "").strip() else "random"
+    _forget_shape_choices()
+
+
+def paste_box(label, height=150):
+    """The tensor paste box drawn in the page instead of the sidebar (the Pitfalls finder).
+
+    Bound to the same `paste` parameter as the sidebar's box, so links are alike on every page;
+    pasting switches Source to paste. Call page_config(paste_in_page=True) after it.
+    """
+    return st.text_area(label, key="paste", height=height, bind="query-params",
+                        placeholder="tensor([[-2.1918,  1.2574, -0.3838,  1.3870]])", on_change=_on_page_paste,
+                        help="What print(x) showed in your notebook, or nested lists. It is parsed, never run.")
+
+
+def sidebar(paste_in_page=False):
     """Draw the shared controls and return (Config, problems).
 
     problems lists what could not be read (a bad shape typed, a bad link value),
@@ -164,7 +181,11 @@ def sidebar():
                                   help="random: a seeded torch.randn draw; paste: the tensor your code printed",
                                   ) or "random"
     values = {"source": source}
-    if source == "paste":
+    if source == "paste" and paste_in_page:  # the page drew the box (paste_box)
+        sb.caption("The tensor is the one pasted at the top of the page.")
+        values["paste"] = str(st.session_state.get("paste") or "")
+        shape = None
+    elif source == "paste":
         values["paste"] = sb.text_area(
             "Paste a tensor", key="paste", height=150, bind="query-params",
             placeholder="tensor([[-2.1918,  1.2574, -0.3838,  1.3870]])", on_change=_forget_shape_choices,
@@ -324,9 +345,12 @@ def warn_nonfinite(note):
         st.warning(note, icon=":material/warning:")
 
 
-def page_config():
-    """Sidebar controls, problems shown: the Config a page works from."""
-    config, problems = sidebar()
+def page_config(paste_in_page=False):
+    """Sidebar controls, problems shown: the Config a page works from.
+
+    paste_in_page: the page drew its own tensor box with paste_box; the sidebar then shows none.
+    """
+    config, problems = sidebar(paste_in_page)
     show_problems(problems)
     return config
 

@@ -8,7 +8,8 @@
     y = lc.manual_forward(spec, x)             # float64 numpy, two-pass
     y_ref = lc.torch_forward(spec, x)          # torch.nn.functional
     wrong = lc.manual_forward(spec, x, mistakes=("unbiased", "std_under_sqrt"))
-    d = lc.which_mistake(spec, x, wrong)       # which mistakes reproduce a wrong output
+    d = lc.which_mistake(spec, x, row)         # the whole output or one row: which mistakes, and where (d.where_label)
+    s = lc.group_steps(spec, x, d.where, mistakes=d.mistakes[0])   # one group's arithmetic, right and wrong
     r = lc.refusal_help(spec, x.shape)         # where torch refuses: its words, their meaning, what it accepts
     lc.equivalents(spec, x.shape, x=x)         # layers that pool alike, each with when its output is the same
     lc.layernorm_vs_instancenorm(x)            # the claim, answered on (N, L, D) or (N, C, H, W)
@@ -19,7 +20,7 @@ Bad input raises lc.InputError, a ValueError with a message a person can act on.
 """
 
 from .compare import TOLERANCES, Comparison, compare, ulp
-from .diagnosis import mistake_combinations, which_mistake
+from .diagnosis import Diagnosis, mistake_combinations, printed_resolution, which_mistake
 from .dtypes import DTYPES
 from .equivalence import (
     Equivalent,
@@ -36,7 +37,9 @@ from .equivalence import (
 from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
 from .manual import (
     MISTAKES,
+    STEPS,
     Forward,
+    Mistake,
     RunningStats,
     backward,
     forward,
@@ -48,16 +51,18 @@ from .parse import parse_shape, parse_tensor
 from .reference import available_devices, torch_backward, torch_forward
 from .refusal import Fix, Refusal, refusal_help
 from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
+from .steps import GroupSteps, StepValue, group_steps
 from .tensors import check_shape, seeded_tensor
 from .variance import ALGORITHMS, error_sweep, variance
 
 __all__ = [
     "ALGORITHMS", "CLASS_NAMES", "DTYPES", "KIND_TABLE", "KINDS", "MAX_DIMS", "MAX_ELEMENTS", "MAX_NESTING",
-    "MAX_PASTE_CHARS", "MISTAKES", "TOLERANCES", "available_devices", "backward", "check_shape", "compare",
-    "compare_layers", "Comparison", "Equivalent", "equivalents", "error_sweep", "Fix", "Forward", "forward",
-    "Gap", "group_ids", "InputError", "Kind", "layernorm_vs_instancenorm", "LayerPair", "layout", "Layout",
-    "manual_backward", "manual_forward", "mistake_combinations", "NormSpec", "outputs_equal", "param_ids",
-    "parse_shape", "parse_tensor", "reduction_layout", "Refusal", "refusal_help", "running_stats_step",
-    "RunningStats", "same_partition", "seeded_tensor", "torch_backward", "torch_forward", "ulp", "variance",
+    "MAX_PASTE_CHARS", "MISTAKES", "STEPS", "TOLERANCES", "available_devices", "backward", "check_shape",
+    "compare", "compare_layers", "Comparison", "Diagnosis", "Equivalent", "equivalents", "error_sweep", "Fix",
+    "Forward", "forward", "Gap", "group_ids", "group_steps", "GroupSteps", "InputError", "Kind",
+    "layernorm_vs_instancenorm", "LayerPair", "Layout", "layout", "manual_backward", "manual_forward",
+    "Mistake", "mistake_combinations", "NormSpec", "outputs_equal", "param_ids", "parse_shape", "parse_tensor",
+    "printed_resolution", "reduction_layout", "Refusal", "refusal_help", "running_stats_step", "RunningStats",
+    "same_partition", "seeded_tensor", "StepValue", "torch_backward", "torch_forward", "ulp", "variance",
     "View", "which_mistake",
 ]

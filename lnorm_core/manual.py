@@ -1,18 +1,22 @@
 """The hand computation of every normalization, forward and backward, in numpy.
 
-One recipe serves all five kinds, because each of them is the same three steps
-on a different grouping of the elements (see spec.layout):
+One recipe serves all five kinds, because each of them is the same five steps
+(STEPS) on a different grouping of the elements (see spec.layout):
 
-    pool  x into rows, one reduction group a row     (*x.shape) -> (G, n)
-    stats per row: mean, then the mean of squared deviations (two passes)
-    scale (x - mean) / sqrt(var + eps), back to x's layout, then weight and bias
+    pool         x into rows, one reduction group a row     (*x.shape) -> (G, n)
+    mean         per row: the sum over n                    (G, n) -> (G,)
+    variance     per row: the mean of squared deviations (the second pass, divided by n)
+    denominator  sqrt(var + eps); x_hat = (x - mean) / it, back to x's layout
+    affine       x_hat * weight + bias
 
-The forward hands the backward what it needs (x_hat and 1/std) instead of
-recomputing it, as in karpathy's llm.c layernorm.py. Everything is float64 unless
-a dtype is asked for: this is the truth to compare torch against, not the fast path.
+A hand-computation mistake (MISTAKES) is the wrong version of one of these steps, made
+inside that step's function, so the forward of all groups and the step-by-step
+arithmetic of one group (group_steps) run the same lines. The forward hands the
+backward what it needs (x_hat and 1/std) instead of recomputing it, as in karpathy's
+llm.c layernorm.py. Everything is float64 unless a dtype is asked for: this is the
+truth to compare torch against, not the fast path.
 """
 
-from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,36 +24,76 @@ import numpy as np
 from .errors import InputError
 from .spec import Layout, layout
 
-Mistake = namedtuple("Mistake", "description wrong fix")
+@dataclass(frozen=True)
+class Step:
+    """One named step of the hand computation: what it does, and its right line of code."""
 
-# The usual errors of hand computation: what goes wrong, the line that does it, the line that fixes it.
+    title: str
+    right: str
+
+
+# The hand computation of one reduction group, step by step: every kind is these five steps on a
+# different pooling. A mistake is the wrong version of exactly one of them (Mistake.step).
+STEPS = {
+    "pool": Step("take the elements that share one mean and variance (the layer's reduction dims)",
+                 "xg = x[..., :]  # LayerNorm((4,)): the last dim; see lc.group_ids for every kind"),
+    "mean": Step("their mean: the sum over n", "mean = xg.sum() / n"),
+    "variance": Step("their variance: the mean of the squared deviations, divided by n (biased)",
+                     "var = ((xg - mean) ** 2).sum() / n  # biased: divide by n, as torch's norms do"),
+    "denominator": Step("the denominator: the square root of the variance plus eps; each deviation divided by it",
+                        "x_hat = (xg - mean) / np.sqrt(var + eps)  # eps inside the root"),
+    "affine": Step("the learnable weight and bias, element by element", "y = x_hat * weight + bias"),
+}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A usual error of hand computation: the wrong version of one named step (a key of STEPS).
+
+    title: its plain name, as the Pitfalls page says it. description: what goes wrong.
+    wrong: the line that does it. fix: the line that fixes it.
+    """
+
+    step: str
+    title: str
+    description: str
+    wrong: str
+    fix: str
+
+
 MISTAKES = {
     "unbiased": Mistake(
+        "variance", "n−1 in the variance (statistics.stdev, torch.std)",
         "divides the variance by n-1 (torch.var's default, statistics.stdev) where normalization divides by n",
         "var = ((x - mean) ** 2).sum() / (n - 1)",
         "var = ((x - mean) ** 2).mean()  # biased: divide by n, as torch's norms do",
     ),
     "std_under_sqrt": Mistake(
+        "denominator", "std under the square root",
         "puts the standard deviation under the square root: sqrt(std + eps)",
         "y = (x - mean) / np.sqrt(std + eps)",
         "y = (x - mean) / np.sqrt(var + eps)  # the variance goes under the root",
     ),
     "eps_outside_sqrt": Mistake(
+        "denominator", "eps outside the root",
         "adds eps to the standard deviation instead of to the variance: std + eps",
         "y = (x - mean) / (np.sqrt(var) + eps)",
         "y = (x - mean) / np.sqrt(var + eps)  # eps inside the root",
     ),
     "no_eps": Mistake(
+        "denominator", "no eps",
         "leaves eps out: fine for most data, a division by zero for a constant group",
         "y = (x - mean) / np.sqrt(var)",
         "y = (x - mean) / np.sqrt(var + eps)  # eps=1e-5 by default",
     ),
     "whole_sample": Mistake(
+        "pool", "pooled the whole sample",
         "pools every dim but the batch dim instead of the normalized dims",
         "mean = x.mean(axis=tuple(range(1, x.ndim)), keepdims=True)",
         "mean = x.mean(axis=(-1,), keepdims=True)  # only the dims of normalized_shape",
     ),
     "one_pass": Mistake(
+        "variance", "one-pass variance",
         "computes the variance in one pass, E[x^2] - E[x]^2, which cancels catastrophically when the mean is large",
         "var = (x ** 2).mean() - x.mean() ** 2",
         "var = ((x - mean) ** 2).mean()  # two passes: subtract the mean first",
@@ -106,17 +150,6 @@ def _check_mistakes(mistakes):
     return frozenset(mistakes)
 
 
-def _layout(spec, shape, mistakes):
-    """The Layout of spec, or, for the whole_sample mistake, one that pools every dim but the batch dim."""
-    lay = layout(spec, shape)
-    if "whole_sample" in mistakes:  # the mistake is in the hand computation, the parameters are still torch's
-        total = int(np.prod(lay.shape))
-        n_batch = lay.shape[0] if len(lay.shape) > 1 else 1  # (N, *rest) -> (N, prod(rest)); a 1-D x is one sample
-        return Layout(lay.shape, tuple(range(len(lay.shape))), n_batch, total // n_batch, lay.param_shape,
-                      lay.param_axes, lay.param_broadcast)
-    return lay
-
-
 def _params(spec, lay, weight, bias, dtype):
     """weight and bias as arrays that broadcast against x (None where the spec has none)."""
     pshape, bshape = lay.param_shape, lay.param_broadcast
@@ -148,59 +181,104 @@ def _running(lay, running_mean, running_var, dtype):
     return rm.reshape(lay.param_broadcast), rv.reshape(lay.param_broadcast)
 
 
-def _rstd(var, eps, mistakes):
-    """1 / the denominator, with the eps-and-root mistakes applied where asked for."""
-    base = np.sqrt(var) if "std_under_sqrt" in mistakes else var  # the wrong one puts std under the root
-    e = 0.0 if "no_eps" in mistakes else eps
+# ---- the five steps, each with its wrong versions ----------------------------------------------
+# Each works on rows, one reduction group a row, so the forward runs them on every group at once
+# and group_steps on one group: the page's step-by-step arithmetic is this code, not a copy.
+
+
+def step_pool(spec, shape, mistakes=()):
+    """pool: the Layout of spec on `shape`, or with whole_sample one that pools every dim but the batch dim."""
+    lay = layout(spec, shape)
+    if "whole_sample" not in mistakes:
+        return lay
+    # the mistake is in the hand computation: the parameters are still laid out as torch lays them
+    total = int(np.prod(lay.shape))
+    n_batch = lay.shape[0] if len(lay.shape) > 1 else 1  # (N, *rest) -> (N, prod(rest)); a 1-D x is one sample
+    return Layout(lay.shape, tuple(range(len(lay.shape))), n_batch, total // n_batch, lay.param_shape,
+                  lay.param_axes, lay.param_broadcast)
+
+
+def step_mean(rows, centers, mistakes=()):
+    """mean: (sum, mean) of each row, (G, n) -> (G,), (G,); RMSNorm does not center: (None, zeros)."""
+    if not centers:
+        return None, np.zeros(rows.shape[0], rows.dtype)
+    total = rows.sum(axis=1)  # (G, n) -> (G,)
+    return total, total / rows.shape[1]
+
+
+def step_variance(rows, mean, centers, mistakes=()):
+    """variance: (deviations, squares, var) of each row: (G, n), (G, n), (G,).
+
+    Right: the mean of the squared deviations, divided by n (biased). unbiased divides by
+    n - 1; one_pass squares x itself, E[x^2] - E[x]^2. RMSNorm's "variance" is the mean
+    square (its deviations are x itself).
+    """
+    n = rows.shape[1]
+    ddof = 1 if "unbiased" in mistakes else 0  # torch's norms use the biased variance: divide by n
+    deviations = rows - mean[:, None] if centers else rows  # (G, n)
     with np.errstate(divide="ignore", invalid="ignore"):
+        if centers and "one_pass" in mistakes:
+            squares = rows**2  # (G, n) one pass: x squared, not its deviation
+            var = (squares.sum(axis=1) - n * mean**2) / (n - ddof)  # E[x^2] - E[x]^2
+        else:
+            squares = deviations**2  # (G, n) second pass
+            var = squares.sum(axis=1) / (n - ddof)  # (G, n) -> (G,)
+    return deviations, squares, var
+
+
+def step_denominator(var, eps, mistakes=()):
+    """denominator: (under_root, denominator), elementwise on var: what goes under the square root, and
+    what each deviation is divided by. Right: var + eps, sqrt(var + eps)."""
+    e = 0.0 if "no_eps" in mistakes else eps
+    base = np.sqrt(var) if "std_under_sqrt" in mistakes else var  # the wrong one puts std under the root
+    with np.errstate(invalid="ignore"):
         if "eps_outside_sqrt" in mistakes:
-            return 1.0 / (np.sqrt(base) + e)
-        return 1.0 / np.sqrt(base + e)  # the right one: 1 / sqrt(var + eps)
+            return base, np.sqrt(base) + e
+        return base + e, np.sqrt(base + e)  # the right one: sqrt(var + eps)
+
+
+def step_affine(x_hat, weight, bias):
+    """affine: (x_hat * weight, then + bias); a missing weight or bias is skipped."""
+    scaled = x_hat if weight is None else x_hat * weight
+    return scaled, scaled if bias is None else scaled + bias
+
+
+def _reciprocal(denominator):
+    """1 / denominator, with 1/0 = inf and no warning (a constant group without eps)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 / denominator
 
 
 def forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, running_var=None, dtype=np.float64):
     """The forward pass with its intermediate results: see `Forward`.
 
-    Arguments as for `manual_forward`.
+    Arguments as for `manual_forward`. The five STEPS in order, each with the mistakes asked for.
     """
     mistakes = _check_mistakes(mistakes)
     dtype = np.dtype(dtype).type
     x = _as_array(x, "x", dtype)
     eps = dtype(spec.eps_for(dtype))
-    lay = _layout(spec, x.shape, mistakes)
-    shape, groups, size = lay.shape, lay.num_groups, lay.group_size
+    lay = step_pool(spec, x.shape, mistakes)
+    shape = lay.shape
     w, b = _params(spec, lay, weight, bias, dtype)
     ids = lay.ids()
 
     if spec.uses_running_stats:
         # eval with tracked statistics: normalize by the running mean and running (unbiased) variance
         rm, rv = _running(lay, running_mean, running_var, dtype)
-        rstd_b = _rstd(rv, eps, mistakes)  # (1, C, 1, ...)
+        rstd_b = _reciprocal(step_denominator(rv, eps, mistakes)[1])  # (1, C, 1, ...)
         x_hat = (x - rm) * rstd_b
         first = lay.pool(np.broadcast_to(np.arange(shape[1]).reshape(rm.shape), shape))[:, 0]  # (G,) its channel
         mean, var, rstd = rm.ravel()[first], rv.ravel()[first], rstd_b.ravel()[first]  # (G,) per group
     else:
         rows = lay.pool(x)  # (*x.shape) -> (G, n)
-        ddof = 1 if "unbiased" in mistakes else 0  # torch's norms use the biased variance: divide by n
-        if spec.centers:
-            mean = rows.mean(axis=1)  # (G, n) -> (G,)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if "one_pass" in mistakes:
-                    var = ((rows**2).sum(axis=1) - size * mean**2) / (size - ddof)  # E[x^2] - E[x]^2
-                else:
-                    var = ((rows - mean[:, None]) ** 2).sum(axis=1) / (size - ddof)  # second pass
-        else:
-            mean = np.zeros(groups, dtype)  # RMSNorm does not center
-            with np.errstate(divide="ignore", invalid="ignore"):
-                var = (rows**2).sum(axis=1) / (size - ddof)  # (G, n) -> (G,) the mean square
-        rstd = _rstd(var, eps, mistakes)  # (G,)
-        x_hat = lay.unpool((rows - mean[:, None]) * rstd[:, None])  # (G, n) -> (*x.shape)
+        _, mean = step_mean(rows, spec.centers, mistakes)  # (G,)
+        deviations, _, var = step_variance(rows, mean, spec.centers, mistakes)  # (G, n), (G,)
+        rstd = _reciprocal(step_denominator(var, eps, mistakes)[1])  # (G,)
+        with np.errstate(invalid="ignore"):
+            x_hat = lay.unpool(deviations * rstd[:, None])  # (G, n) -> (*x.shape)
 
-    y = x_hat
-    if w is not None:
-        y = y * w
-    if b is not None:
-        y = y + b
+    _, y = step_affine(x_hat, w, b)
     return Forward(y=np.ascontiguousarray(y), x_hat=x_hat, mean=mean, var=var, rstd=rstd, ids=ids, layout=lay,
                    uses_running_stats=spec.uses_running_stats, centers=spec.centers)
 

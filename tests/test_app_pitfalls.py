@@ -1,8 +1,10 @@
-"""The Pitfalls page through Streamlit's AppTest: default view, controls, deep links, bad input.
+"""The Pitfalls page through Streamlit's AppTest: the finder (verdict, where, steps, pooling), every
+mistake, BatchNorm's steps, controls, deep links, bad input.
 
-The worked example is the forum's: LayerNorm(4) of [-2.1918, 1.2574, -0.3838, 1.3870].
-Its expected numbers come from Python's statistics module and from torch, never
-from lnorm_core.
+The worked examples are the forum's: LayerNorm(4) of [-2.1918, 1.2574, -0.3838, 1.3870], and a
+torch.randn(2, 3, 4) printed with 4 decimals with one row normalized by hand with statistics.stdev
+under the square root. Their expected numbers come from Python's statistics module and from torch,
+never from lnorm_core.
 """
 
 import base64
@@ -15,6 +17,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 import lnorm_core as lc
@@ -35,6 +39,34 @@ def _app(**params):
 
 def _example(**params):
     return _app(source="paste", paste=str(EXAMPLE), **params)
+
+
+def _torch_print(x):
+    """x as torch prints it (4 decimals), the text a person pastes."""
+    return str(x.float())
+
+
+def _row_example(x, wrong, **params):
+    """The page with a pasted (2, 3, 4) tensor print and a pasted row."""
+    return _app(source="paste", paste=_torch_print(x), wrong=wrong, **params)
+
+
+def _verdicts(at):
+    """The finder's verdict boxes, whatever their colour."""
+    return [b.value for b in list(at.error) + list(at.success) + list(at.warning)]
+
+
+def _figure(at, title_start):
+    found = [f for f in _figures(at) if f["layout"]["title"]["text"].startswith(title_start)]
+    assert len(found) == 1, [f["layout"]["title"]["text"] for f in _figures(at)]
+    return found[0]
+
+
+def _code_with(at, words):
+    """The one code box that holds `words`."""
+    found = [c.value for c in at.code if words in c.value]
+    assert found, [c.value for c in at.code]
+    return found[0]
 
 
 def _errors(at):
@@ -93,10 +125,12 @@ def test_default_view():
     at = _app()
     assert not at.exception and not _errors(at)
     assert at.title[0].value == "Pitfalls"
-    assert at.header[0].value == "LayerNorm((4,), eps=1e-05) on an input of shape (2, 3, 4)"
+    assert at.subheader[0].value == "Paste your tensor, paste the row you computed"  # the finder comes first
+    assert at.header[0].value == "Every mistake: LayerNorm((4,), eps=1e-05) on an input of shape (2, 3, 4)"
+    assert any("Paste the row you computed above" in i.value for i in at.info)
     x = _seeded((2, 3, 4))
     y = F.layer_norm(x, (4,), eps=EPS)
-    torch_code = at.code[1].value  # the input, then torch's output
+    torch_code = _code_with(at, f"{y[1, 2, 3].item():.4f}")  # torch's output under "Every mistake"
     assert f"{y[0, 0, 0].item():.4f}" in torch_code and f"{y[1, 2, 3].item():.4f}" in torch_code
     assert len(at.expander) == len(lc.MISTAKES) + 4  # each mistake alone, and four combinations
     assert at.slider(key="steps").value == 5
@@ -104,6 +138,8 @@ def test_default_view():
     assert any(t.startswith("Each mistake's output minus torch's") for t in titles)
     assert any(t.startswith("Running statistics") for t in titles)
     assert any(t.startswith("eval output − train output") for t in titles)
+    assert any(t.startswith("One group's arithmetic") for t in titles)  # the first row beside the forum's mistake
+    assert any(t.startswith("The groups of x[0, 0, 0]") for t in titles)
 
 
 def test_the_worked_example_shows_the_stdev_combination_beside_torch():
@@ -111,40 +147,148 @@ def test_the_worked_example_shows_the_stdev_combination_beside_torch():
     assert not at.exception and not _errors(at)
     wrong = _fmt(_stdev_under_sqrt(EXAMPLE))
     right = _fmt(_pvariance(EXAMPLE))
-    box = _expander(at, "unbiased + std_under_sqrt")
+    box = _expander(at, "n−1 in the variance (statistics.stdev, torch.std) + std under the square root")
     assert "-1.7049" in box.label
     codes = [c.value for c in box.code]
     assert all(v in codes[0] for v in wrong)  # this mistake's output
     assert all(v in codes[1] for v in right)  # torch's
     assert any("n - 1" in c for c in codes) and any("np.sqrt(var + eps)" in c for c in codes)  # line and fix
-    assert all(v in at.code[1].value for v in right)  # torch's output at the top of the page
+    assert any(all(v in c.value for v in right) for c in at.code)  # torch's output under "Every mistake"
 
 
-def test_which_mistake_names_the_stdev_combination():
+def test_the_finder_names_the_stdev_combination_on_the_whole_1d_output():
     at = _example(wrong="[-1.7049, 0.9572, -0.3095, 1.0572]")
+    assert not at.exception
+    found = [v for v in _verdicts(at) if "Your numbers are" in v]
+    assert len(found) == 1
+    assert "n−1 in the variance (statistics.stdev, torch.std) + std under the square root" in found[0]
+    assert "the whole output y" in found[0]
+
+
+# ---- the finder on one row of a (2, 3, 4) tensor ---------------------------------------------------
+
+
+def _student_row(x, i, j):
+    """The forum's row: statistics.stdev under the root, from the float32 tensor itself, printed with 4 decimals."""
+    row = x[i, j].tolist()
+    m, s = statistics.fmean(row), statistics.stdev(row)
+    return "[" + ", ".join(f"{(v - m) / math.sqrt(s + EPS):.4f}" for v in row) + "]"
+
+
+def test_one_row_computed_with_stdev_gets_its_mistake_its_line_and_where_it_sits():
+    x = _seeded((2, 3, 4), seed=0).float()
+    at = _row_example(x, _student_row(x, 0, 1))
+    assert not at.exception and all("Your numbers are" in e for e in _errors(at))  # the verdict is red
+    verdict = [v for v in _verdicts(at) if "Your numbers are" in v]
+    assert len(verdict) == 1
+    assert "n−1 in the variance (statistics.stdev, torch.std) + std under the square root" in verdict[0]
+    assert "row y[0, 1, :] of the output" in verdict[0]
+    lines = _code_with(at, "np.sqrt(std + eps)")  # the line that does it
+    assert "/ (n - 1)" in lines
+    assert "np.sqrt(var + eps)" in _code_with(at, "# the variance goes under the root")  # the fix
+    shown = _code_with(at, "your numbers, as read")  # the pasted numbers shown back as text, beside torch's row
+    y = F.layer_norm(x.double(), (4,), eps=EPS)[0, 1]
+    assert all(f"{v:.4f}" in shown for v in y.tolist())
+    assert any("rounded to 4 decimals" in c.value for c in at.caption)  # the input was a print: said so
+
+
+def test_the_steps_table_walks_the_group_and_marks_where_the_mistake_parts():
+    x = _seeded((2, 3, 4), seed=0).float()
+    at = _row_example(x, _student_row(x, 0, 1))
+    assert at.subheader[1].value == "Step by step: the group of y[0, 1, :]"
+    table = _figure(at, "One group's arithmetic")
+    assert table["layout"]["title"]["text"].endswith("they part at variance")
+    step, right_how, right_numbers, wrong_how, wrong_numbers = table["data"][0]["cells"]["values"]
+    row = [float(v) for v in x[0, 1].tolist()]
+    first = [k for k, s in enumerate(step) if "first difference" in s]
+    assert len(first) == 1 and step[first[0]].startswith("3 variance")
+    assert right_numbers[first[0]] == f"{statistics.pvariance(row):.4f}"  # divided by n
+    assert wrong_numbers[first[0]] == f"{statistics.variance(row):.4f}"  # divided by n - 1
+    mean_row = right_how.index("mean = sum / n  (n = 4)")
+    assert right_numbers[mean_row] == wrong_numbers[mean_row] == f"{statistics.fmean(row):.4f}"
+    y = F.layer_norm(x.double(), (4,), eps=EPS)[0, 1].tolist()
+    assert right_numbers[-1] == "[" + ", ".join(f"{v:.4f}" for v in y) + "]"
+    assert wrong_numbers[-1] == _student_row(x, 0, 1)
+
+
+def test_the_pooling_picture_sets_the_layer_against_the_whole_sample():
+    x = _seeded((2, 3, 4), seed=0).float()
+    at = _row_example(x, _student_row(x, 0, 1))
+    fig = _figure(at, "The groups of x[0, 1, 0]: LayerNorm((4,)) pools x[0, 1, :], the whole sample x[0, :, :]")
+    z = np.stack([np.asarray(t["z"], dtype=float).reshape(3, 4) if not isinstance(t["z"], dict)
+                  else _array(t["z"]).reshape(3, 4) for t in fig["data"]])
+    expected = np.zeros((2, 3, 4))  # 0 elsewhere, 1 in both groups, 3 only in the whole sample's
+    expected[0] = 3
+    expected[0, 1] = 1
+    np.testing.assert_array_equal(z, expected)
+    assert any("Pooling the whole sample of (2, 3, 4) is **LayerNorm((3, 4))** or **GroupNorm(1)**" in m.value
+               for m in at.markdown)
+
+
+def test_a_row_from_torch_std_over_the_whole_sample_is_the_pooling_mistake():
+    x = _seeded((2, 3, 4), seed=1).float()
+    sample = x[1].double()
+    y = (sample - sample.mean()) / sample.std()  # torch.std: n - 1 and no eps, over every dim but the batch dim
+    at = _row_example(x, "[" + ", ".join(f"{v:.4f}" for v in y[2].tolist()) + "]")
+    verdict = [v for v in _verdicts(at) if "Your numbers are" in v]
+    assert len(verdict) == 1 and "pooled the whole sample" in verdict[0] and "row y[1, 2, :]" in verdict[0]
+    table = _figure(at, "One group's arithmetic")
+    assert table["data"][0]["cells"]["values"][0][0].startswith("1 pool") and "first difference" in \
+        table["data"][0]["cells"]["values"][0][0]
+    assert any(m.value.startswith("You pooled the whole sample.") for m in at.markdown)
+
+
+def test_a_right_row_and_where_it_sits():
+    x = _seeded((2, 3, 4), seed=0).float()
+    y = torch.nn.LayerNorm(4)(x)[1, 2].tolist()
+    at = _row_example(x, "tensor([" + ", ".join(f"{v:.4f}" for v in y) + "], grad_fn=<SelectBackward0>)")
     assert not at.exception and not _errors(at)
-    found = [w.value for w in at.warning if "Your output is what" in w.value]
-    assert len(found) == 1 and "unbiased + std_under_sqrt" in found[0]
+    assert any("Your numbers are right" in s.value and "row y[1, 2, :]" in s.value for s in at.success)
 
 
-def test_which_mistake_says_when_the_output_is_correct():
-    right = ", ".join(_fmt(_pvariance(EXAMPLE)))
-    at = _example(wrong=f"tensor([{right}], grad_fn=<NativeLayerNormBackward0>)")
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["LayerNorm", "RMSNorm", "BatchNorm", "InstanceNorm", "GroupNorm"]),
+       st.sampled_from([(2, 4, 3), (3, 2, 5), (2, 2, 3, 4)]), st.integers(0, 1000), st.data())
+def test_any_layer_a_right_row_is_right_and_placed(kind, shape, seed, data):
+    x = _seeded(shape, seed)  # the sidebar's seeded draw
+    c = shape[1]
+    modules = {"LayerNorm": torch.nn.LayerNorm(shape[-1]), "RMSNorm": torch.nn.RMSNorm(shape[-1], eps=EPS),
+               "BatchNorm": (torch.nn.BatchNorm1d if len(shape) == 3 else torch.nn.BatchNorm2d)(c),
+               "InstanceNorm": (torch.nn.InstanceNorm1d if len(shape) == 3 else torch.nn.InstanceNorm2d)(c),
+               "GroupNorm": torch.nn.GroupNorm(2, c)}
+    y = modules[kind].double()(x).detach().numpy()
+    lead = tuple(data.draw(st.integers(0, d - 1)) for d in shape[:-1])
+    row = "[" + ", ".join(f"{v:.4f}" for v in y[lead]) + "]"
+    at = _app(kind=kind, shape=", ".join(map(str, shape)), seed=str(seed), wrong=row,
+              **({"groups": "2"} if kind == "GroupNorm" else {}), **({"eps": "1e-05"} if kind == "RMSNorm" else {}))
     assert not at.exception and not _errors(at)
-    assert any("correct" in s.value for s in at.success)
+    label = "y[" + ", ".join(map(str, lead)) + ", :]"
+    assert any("Your numbers are right" in s.value and label in s.value for s in at.success), _verdicts(at)
+    assert len(_figure(at, "One group's arithmetic")["data"]) == 1
 
 
-def test_which_mistake_says_when_nothing_reproduces_the_output():
-    at = _example(wrong="[1.0, 2.0, 3.0, 4.0]")
+def test_numbers_from_nowhere_get_no_mistake():
+    at = _row_example(_seeded((2, 3, 4)).float(), "[1.0, 2.0, 3.0, 4.0]")
     assert not at.exception and not _errors(at)
     assert any("No mistake" in w.value for w in at.warning)
 
 
-def test_typing_a_wrong_output_in_the_box():
-    at = _example()
-    at.text_area(key="wrong").input("[-1.7049, 0.9572, -0.3095, 1.0572]").run()
+def test_another_layer_that_pools_alike_is_named():
+    at = _app(against="GroupNorm(3)")  # GroupNorm(3) on (2, 3, 4): a group per (sample, channel), as LayerNorm(4)
+    assert not at.exception and not _errors(at)
+    assert any("pool the same groups" in s.value for s in at.success)
+
+
+def test_typing_the_row_and_pasting_the_tensor_in_the_page():
+    x = _seeded((2, 3, 4), seed=0).float()
+    at = _app()
+    at.text_area(key="paste").input(_torch_print(x)).run()
+    assert not at.exception and not _errors(at)
+    assert at.sidebar.segmented_control(key="source").value == "paste"  # pasting switched the source
+    assert any("pasted at the top of the page" in c.value for c in at.sidebar.caption)
+    at.text_area(key="wrong").input(_student_row(x, 1, 1)).run()
     assert not at.exception
-    assert any("unbiased + std_under_sqrt" in w.value for w in at.warning)
+    assert any("row y[1, 1, :]" in v and "std under the square root" in v for v in _verdicts(at))
 
 
 def test_changing_the_steps_moves_the_running_statistics():
@@ -160,16 +304,16 @@ def test_changing_the_layer_changes_the_pitfalls():
     at = _app()
     at.sidebar.selectbox(key="kind").set_value("RMSNorm").run()
     assert not at.exception and not _errors(at)
-    assert at.header[0].value.startswith("RMSNorm((4,)")
+    assert at.header[0].value.startswith("Every mistake: RMSNorm((4,)")
     x = _seeded((2, 3, 4))
     y = F.rms_norm(x, (4,), eps=EPS)  # the eps control keeps its value across layers
-    assert f"{y[0, 0, 0].item():.4f}" in at.code[1].value
+    assert f"{y[0, 0, 0].item():.4f}" in _code_with(at, f"{y[1, 2, 3].item():.4f}")
 
 
 def test_a_deep_link_opens_rmsnorm_with_its_steps():
     at = _app(kind="RMSNorm", shape="2,5,8", steps="3")
     assert not at.exception and not _errors(at)
-    assert at.header[0].value == "RMSNorm((8,), eps=None) on an input of shape (2, 5, 8)"
+    assert at.header[0].value == "Every mistake: RMSNorm((8,), eps=None) on an input of shape (2, 5, 8)"
     assert at.slider(key="steps").value == 3
     assert any("after 3 steps" in m.value for m in at.markdown)
 
@@ -185,7 +329,7 @@ def test_a_one_dimensional_paste_explains_why_batchnorm_needs_two_dims():
 
 @pytest.mark.parametrize("wrong, words", [
     ("[-1.7049, 0.9572", "["),  # an unclosed bracket
-    ("[-1.7049, 0.9572, -0.3095]", "shape"),  # three numbers for an input of four
+    ("[-1.7049, 0.9572, -0.3095]", "no block of the output"),  # three numbers for an input of four
     ("[-1.7049, abc, -0.3095, 1.0572]", "abc"),
 ])
 def test_a_malformed_wrong_output_shows_an_error_and_the_page_goes_on(wrong, words):

@@ -92,7 +92,7 @@ def test_pitfall_differences_has_one_row_per_pitfall_and_prints_small_ones():
             _pitfall(("unbiased", "std_under_sqrt"), [-1.7049, 0.9572, -0.3095, 1.0572], y_torch)]
     fig = figures.pitfall_differences(y_torch, rows)
     assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
-    assert list(fig.data[0].y) == ["unbiased", "unbiased + std_under_sqrt"]
+    assert list(fig.data[0].y) == ["n−1 in the variance", "n−1 in the variance + std under the square root"]
     np.testing.assert_allclose(np.asarray(fig.data[0].z, dtype=float)[1], [-0.1855, 0.1042, -0.0337, 0.1150],
                                atol=1e-12)
     assert fig.data[0].texttemplate  # 4 elements: the numbers are written in the cells

@@ -1,4 +1,5 @@
-"""Pitfalls: the usual mistakes of a hand-written normalization beside torch's answer, and BatchNorm train vs eval."""
+"""Pitfalls: the finder for a row computed by hand (verdict, where it sits, its group step by step, what was
+pooled), the usual mistakes beside torch's answer, and BatchNorm train vs eval."""
 
 import dataclasses
 from urllib.parse import urlencode
@@ -9,9 +10,19 @@ import streamlit as st
 import lnorm_core as lc
 from lnorm_app import figures, ui
 from lnorm_app.models.explorer import explore
-from lnorm_app.models.pitfalls import batch_steps, diagnose, pitfalls
+from lnorm_app.figures.pitfalls import pooling_figure, steps_table
+from lnorm_app.models.pitfalls import WHOLE_SAMPLE, against_choices, batch_steps, finder, pitfalls, pooling
 
-EXAMPLE = "[-2.1918, 1.2574, -0.3838, 1.3870]"  # a tensor people ask about: LayerNorm(4) by hand goes wrong
+# the forum question: x = torch.manual_seed(0); torch.randn(2, 3, 4) as torch prints it, and the row x[0, 1]
+# normalized by hand with statistics.stdev under the square root (from x itself, then printed with 4 decimals)
+EXAMPLE_X = """tensor([[[-1.1258, -1.1524, -0.2506, -0.4339],
+         [ 0.8487,  0.6920, -0.3160, -2.1152],
+         [ 0.4681, -0.1577,  1.4437,  0.2660]],
+
+        [[ 0.1665,  0.8744, -0.1435, -0.1116],
+         [ 0.9318,  1.2590,  2.0050,  0.0537],
+         [ 0.6181, -0.4128, -0.8411, -2.3160]]])"""
+EXAMPLE_ROW = "[0.9176, 0.7834, -0.0800, -1.6210]"
 MAX_STEPS = 50
 SHOWN_IN_LABEL = 8  # a mistake's output this small is printed in its heading
 MAX_CODE_LINES = 14  # a longer print scrolls
@@ -40,26 +51,151 @@ def side_by_side(blocks):
             show_lines(label, [text])
 
 
+def aligned(blocks):
+    """(label, text) blocks one under the other in one code box when each is one line, else side by side."""
+    if any("\n" in text for _, text in blocks):
+        side_by_side(blocks)
+        return
+    width = max(len(label) for label, _ in blocks)
+    st.code("\n".join(f"{label:<{width}}  {text}" for label, text in blocks), language=None)
+
+
+def plain(mistakes):
+    """A mistake combination in plain words: 'n−1 in the variance (statistics.stdev, torch.std) + std under ...'."""
+    return " + ".join(lc.MISTAKES[m].title for m in mistakes)
+
+
+def show_verdict(f, spec):
+    """The finder's verdict in words: right or which mistake, its lines and fix, where the row sits."""
+    d = f.diagnosis
+    if d is None:
+        st.info("Paste the row you computed above, and the verdict appears here. Below: the arithmetic of the "
+                f"first row, {f.block_label}, beside the commonest mistake, {plain(f.mistakes)}.",
+                icon=":material/edit:")
+        return
+    where = f"row {f.block_label}" if len(d.block_shape) == 1 else f"block {f.block_label}"
+    if f.block_label == "y":
+        where = "the whole output y"
+    others = [d.label(p) for p in d.positions[1:]]
+    also = f" The same numbers also sit at {', '.join(others)}: the output repeats itself there." if others else ""
+    if d.verdict == "correct":
+        st.success(f"**Your numbers are right**: they are {where} of the output of {layer_words(spec)}, to the "
+                   f"{f.printed_as} you pasted.{also}", icon=":material/check_circle:")
+    elif d.verdict == "match":
+        these = "these mistakes" if len(f.mistakes) > 1 else "this mistake"
+        st.error(f"**{plain(f.mistakes)}.** Your numbers are {where} of the output computed with {these}, to the "
+                 f"{f.printed_as} you pasted.{also}",
+                 icon=":material/search:")
+        for m in f.mistakes:
+            st.markdown(f"- **{lc.MISTAKES[m].title}**: {lc.MISTAKES[m].description}.")
+        st.code("\n".join(["# the line that does it"] + [lc.MISTAKES[m].wrong for m in f.mistakes]
+                          + ["# the fix"] + [lc.MISTAKES[m].fix for m in f.mistakes]), language="python")
+        if len(d.mistakes) > 1:
+            st.caption("Other combinations give the same digits: "
+                       + "; ".join(plain(c) for c in d.mistakes[1:]) + ".")
+    else:
+        st.warning(f"**No mistake, and no combination of up to three, gives your numbers** anywhere in the output "
+                   f"of {layer_words(spec)}. The closest {where} of the right output is off by up to "
+                   f"{d.nearest_distance:.4g}. Check that the numbers belong to this tensor and to the layer "
+                   "chosen in the sidebar.", icon=":material/help:")
+    blocks = [("your numbers, as read", printed(f.wrong))]
+    if d.verdict == "match":
+        blocks.append((f"{f.block_label} with the mistake", printed(f.mistake_block)))
+    blocks.append((f"{f.block_label} of torch's output (right)", printed(f.right_block)))
+    aligned(blocks)
+    if f.input_note:
+        st.caption(f.input_note)
+
+
+def layer_words(spec):
+    """The layer as torch prints it, in backticks: `LayerNorm((4,), eps=1e-05)`."""
+    return f"`{spec.label()}`"
+
+
+def show_steps(f):
+    """One group's arithmetic: the layer's beside the mistake's, the first differing step highlighted."""
+    st.subheader(f"Step by step: the group of {f.block_label}")
+    verdict = f.diagnosis.verdict if f.diagnosis else None
+    why = {"correct": "Your numbers are right; to see where the usual mistake would part from them, ",
+           "none": f"Your numbers match no mistake; for the closest row, {f.block_label}, "}.get(verdict, "")
+    where = "" if f.block_groups == 1 else (f" (your block touches {f.block_groups} of the layer's groups: this is "
+                                            "the one of its first element)")
+    st.write(f"{why}{'t' if why else 'T'}he layer pools **{f.group_label}**, {f.group_size} values{where}. Each "
+             f"line below is one result of the layer's arithmetic, beside the same result as **{plain(f.mistakes)}** "
+             "computes it; both come from the same code. The first line whose numbers part is red.")
+    ui.chart(steps_table(f.table, figures.pitfall_label(f.mistakes)),
+             "the table shows the first and last numbers of a long group")
+
+
+def show_pooling(config, f):
+    """What the mistake (or another layer) pools beside what the layer pools, on the same tensor."""
+    st.subheader("What you pooled vs what the layer pools")
+    against = st.selectbox("Set the layer's groups against", against_choices(config), key="against",
+                           bind="query-params", help="the whole sample is what the pooled-the-whole-sample mistake "
+                                                     "takes; or choose another layer") or WHOLE_SAMPLE
+    p = pooling(config, against, f.steps.element)
+    if against != WHOLE_SAMPLE:
+        lead = f"Beside {p.other_name}."
+    elif "whole_sample" in f.mistakes:
+        lead = "You pooled the whole sample."
+    else:
+        lead = "You pooled the layer's own groups (no pooling mistake); here is what pooling the whole sample takes."
+    st.write(f"{lead} For {f.block_label}, {p.layer_name} pools the {p.layer_size} values **{p.layer_group}**; "
+             f"{p.other_name} pools the {p.other_size} values **{p.other_group}**. Blue cells are in both groups, "
+             f"red ones only in the layer's, orange ones only in {p.other_name}'s: the red and orange cells are "
+             "where the two differ.")
+    if p.same:
+        st.success(f"{p.layer_name} and {p.other_name} pool the same groups: no cell differs.",
+                   icon=":material/join_inner:")
+    if p.also:
+        name = "Pooling the whole sample" if against == WHOLE_SAMPLE else p.other_name
+        st.write(f"{name} of {tuple(p.membership.shape)} is " + " or ".join(f"**{a}**" for a in p.also)
+                 + ": the same groups.")
+    ui.chart(pooling_figure(p), "the group sizes above count every element")
+
+
 st.title("Pitfalls")
-st.write("The mistakes people make when they compute a normalization by hand, each beside torch's answer, "
-         "with the line of code that makes it and the line that fixes it.")
-config = ui.page_config()
-st.caption(f"Paste your own tensor in the sidebar (Source: paste), or open [the worked example]"
-           f"(?{urlencode({'source': 'paste', 'paste': EXAMPLE, 'kind': 'LayerNorm'})}): {EXAMPLE} with "
-           "LayerNorm(4).")
+st.write("You computed a normalization by hand and your numbers are not torch's? Paste the tensor and the row "
+         "you computed: the page says whether the row is right, which mistake gives it, the line that does it and "
+         "the fix, and walks through the arithmetic of that row's group beside yours.")
+
+st.subheader("Paste your tensor, paste the row you computed")
+left, right = st.columns(2)
+with left:
+    ui.paste_box("Your tensor (what print(x) showed)")
+with right:
+    wrong_text = st.text_area("The row you computed (or one sample, or the whole output)", key="wrong",
+                              bind="query-params", height=150, placeholder="e.g. [0.9176, 0.7834, -0.0800, -1.6210]",
+                              help="The numbers your own code gave for one row y[i, j, :] (any block y[i], or the "
+                                   "whole output, works too). They are parsed, never run.")
+config = ui.page_config(paste_in_page=True)
+example = urlencode({"source": "paste", "paste": EXAMPLE_X, "wrong": EXAMPLE_ROW, "kind": "LayerNorm"})
+st.caption(f"For example, [a torch.randn(2, 3, 4) and one row computed with statistics.stdev](?{example}) under the "
+           "square root, as in the forum question. The layer is the one chosen in the sidebar.")
 
 with ui.user_errors():
     result = pitfalls(config)
-ui.warn_nonfinite(explore(config).nonfinite_note)
+    e = explore(config)
+ui.warn_nonfinite(e.nonfinite_note)
+if config.source == "random":
+    st.caption(f"No tensor pasted: the sidebar's seeded draw of shape {tuple(e.x.shape)} stands in for yours.")
 
-st.header(f"{result.spec.label()} on an input of shape {tuple(result.x.shape)}")
+found = None
+with ui.user_errors(stop=False):
+    found = finder(config, wrong_text)
+if found is not None:
+    show_verdict(found, e.spec)
+    show_steps(found)
+    show_pooling(config, found)
+
+st.header(f"Every mistake: {result.spec.label()} on an input of shape {tuple(result.x.shape)}")
 side_by_side([("the input", printed(result.x)), ("torch's output (the right answer)", printed(result.y_torch))])
 ui.chart(figures.pitfall_differences(result.y_torch, result.rows), COVERS)
 st.write("Each mistake, alone and in the combinations people make; open one for its numbers, the line of code "
          "that makes it and the fix. A mistake that changes the output by less than 0.00005 cannot show in a "
          "print with 4 decimals.")
 for r in result.rows:
-    label = figures.pitfall_label(r.mistakes)
+    label = plain(r.mistakes)
     verdict = f"off by up to {r.max_abs:.4g}" if r.visible else "no change at 4 decimals here"
     numbers = f" → `{printed(r.y)}`" if r.y.size <= SHOWN_IN_LABEL else ""
     with st.expander(f"**{label}**{numbers} · {verdict}"):
@@ -68,31 +204,6 @@ for r in result.rows:
                       ("mistake − torch", printed(r.diff))])
         show_lines("the line that does it", r.wrong_lines)
         show_lines("the fix", r.fixes)
-
-st.header("Which mistake did I make?")
-st.write("Paste the output your own code printed for this input: the page looks for the mistake, or combination "
-         "of up to three, that reproduces it to the decimals you pasted.")
-wrong_text = st.text_area("Your output", key="wrong", bind="query-params", height=100,
-                          placeholder="e.g. tensor([[-1.7049,  0.9572, -0.3095,  1.0572]])",
-                          help="What your code printed for the input above; it is parsed, never run.")
-if wrong_text and wrong_text.strip():
-    with ui.user_errors(stop=False):
-        d = diagnose(config, wrong_text)
-        if d.verdict == "correct":
-            st.success("Your output is **correct**: it is torch's, to the decimals you pasted.",
-                       icon=":material/check_circle:")
-        elif d.verdict == "none":
-            st.warning("No mistake and no combination of up to three reproduces your output. Check that it "
-                       "belongs to this input and to the normalization chosen in the sidebar.",
-                       icon=":material/help:")
-        for combo, y in zip(d.combos, d.outputs):
-            st.warning(f"Your output is what **{figures.pitfall_label(combo)}** gives: "
-                       + "; and ".join(lc.MISTAKES[m].description for m in combo) + ".", icon=":material/search:")
-            side_by_side([(f"{figures.pitfall_label(combo)} gives", printed(y)),
-                          ("torch gives (the right answer)", printed(result.y_torch))])
-            show_lines("the lines that do it", [lc.MISTAKES[m].wrong for m in combo])
-            show_lines("the fix", [lc.MISTAKES[m].fix for m in combo])
-        ui.chart(figures.pitfall_bars(result.y_torch, d.wrong, "your output"), COVERS)
 
 st.header("BatchNorm: train vs eval")
 st.write("In training, BatchNorm normalizes with the batch's own mean and biased variance, and moves its "

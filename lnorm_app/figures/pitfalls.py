@@ -1,14 +1,22 @@
-"""The Pitfalls page's figures: each mistake against torch, and BatchNorm's train against eval."""
+"""The Pitfalls page's figures: one group's arithmetic step by step, two poolings of one tensor, each mistake
+against torch, and BatchNorm's train against eval."""
 
+import math
 
 import numpy as np
 import plotly.graph_objects as go
 
+from lnorm_core import MISTAKES
+
 from .common import (
     DIVERGING,
     GROUP_COLORS,
+    MAX_CELLS,
     _heatmap_panels,
     _panel_axes,
+    as_panels,
+    limit_panels,
+    panel_titles,
     symmetric_range,
 )
 
@@ -20,8 +28,11 @@ def _element_labels(shape, count):
 
 
 def pitfall_label(mistakes):
-    """A mistake combination as one name: 'unbiased + std_under_sqrt'."""
-    return " + ".join(mistakes)
+    """A mistake combination as one short plain name: 'n−1 in the variance + std under the square root'.
+
+    The MISTAKES titles without their parenthesised examples; code names stay in the API.
+    """
+    return " + ".join(MISTAKES[m].title.split(" (")[0] for m in mistakes)
 
 
 def pitfall_differences(y_torch, rows, max_columns=200):
@@ -111,3 +122,94 @@ def train_eval_figure(diff):
     return _heatmap_panels(diff, "eval output − train output, same batch", "eval − train",
                            dict(colorscale=DIVERGING, cmin=zmin, cmax=zmax),
                            "row %{y}, column %{x}<br>eval − train = %{z:.4f}<extra></extra>")
+
+
+# ---- the finder: one group step by step, and two poolings of the same tensor -----------------
+
+STATUS_FILL = {"first": "#f4a9a0", "differs": "#fde3d4", "same": "white"}  # the first differing step stands out
+STEP_NAMES = {"pool": "1 pool", "mean": "2 mean", "variance": "3 variance", "denominator": "4 denominator",
+              "affine": "5 affine"}
+
+
+def steps_table(rows, wrong_title):
+    """The arithmetic of one group as a table: each result, the layer's way and the mistake's side by side.
+
+    rows: the page model's StepRows (step, right_label, right_numbers, wrong_label, wrong_numbers, status).
+    The first row whose numbers differ is filled red, later differing rows pale; the rest are white.
+    """
+    fills = [STATUS_FILL[r.status] for r in rows]
+    marks = {"first": "  ◀ first difference", "differs": "  ≠", "same": ""}
+    columns = [
+        [STEP_NAMES.get(r.step, r.step) + marks[r.status] for r in rows],
+        [r.right_label for r in rows], [r.right_numbers for r in rows],
+        [r.wrong_label for r in rows], [r.wrong_numbers for r in rows],
+    ]
+    header = ["step", "the layer computes", "its numbers", f"{wrong_title} computes", "its numbers"]
+    fig = go.Figure(go.Table(
+        columnwidth=[1.1, 2.0, 2.3, 2.0, 2.3],
+        header=dict(values=[f"<b>{h}</b>" for h in header], fill_color="#e8eef6", align="left",
+                    font=dict(size=13)),
+        cells=dict(values=columns, fill_color=[fills] * len(columns), align="left", font=dict(size=12),
+                   height=26),
+    ))
+    first = [r for r in rows if r.status == "first"]
+    fig.update_layout(title="One group's arithmetic, the layer's beside " + wrong_title
+                      + (f": they part at {STEP_NAMES.get(first[0].step, first[0].step)[2:]}" if first else
+                         ": every number agrees"),
+                      height=110 + 34 * len(rows), margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+POOL_COLORS = ["#eeeeee", "#4e79a7", "#e15759", "#f28e2b"]  # elsewhere, both, only the layer's, only the other's
+
+
+def pooling_figure(p, max_cells=MAX_CELLS, max_panels=6):
+    """Two partitions of one tensor in one picture: around one element, the cells both pool, the cells only
+    the layer pools, and the cells only the other pooling takes (the difference, in red and orange).
+
+    p: the page model's Pooling. Each cell writes its group in both partitions ("layer · other") when
+    the figure is small; one panel per 2-D slice, at most max_panels slices and max_cells cells, starting
+    at the slice of the focus element when it is not among the first.
+    """
+    shape = np.shape(p.membership)
+    panels = as_panels(p.membership)
+    lead = shape[:-2] if len(shape) > 2 else ()
+    focus_panel = int(np.ravel_multi_index(p.focus[:-2], lead)) if lead else 0
+    start = 0 if focus_panel < max_panels else focus_panel
+    shown, stride, note = limit_panels(panels[start:], max_cells=max_cells, max_panels=max_panels)
+    ids_a = limit_panels(as_panels(p.layer_ids)[start:], max_cells=max_cells, max_panels=max_panels)[0]
+    ids_b = limit_panels(as_panels(p.other_ids)[start:], max_cells=max_cells, max_panels=max_panels)[0]
+    count = shown.shape[0]
+    titles = ["x" + t for t in panel_titles(shape, start + count)[start:]] if count > 1 or start else None
+    cols = min(count, 3)
+    layout, refs = _panel_axes(count, cols, titles, vspace=0.18)
+    cells = shown.size
+    text = cells <= 300
+    names = ["elsewhere", "in both groups", f"only in {p.layer_name}'s group", f"only in {p.other_name}'s group"]
+    scale = []
+    for k, color in enumerate(POOL_COLORS):
+        scale += [[k / 4, color], [(k + 1) / 4, color]]
+    row_idx = np.arange(panels.shape[1])[::stride]
+    col_idx = np.arange(panels.shape[2])[::stride]
+    traces = []
+    for i in range(count):
+        custom = np.stack([ids_a[i], ids_b[i]], axis=-1)
+        labels = np.char.add(np.char.add(ids_a[i].astype(str), " · "), ids_b[i].astype(str)) if text else None
+        traces.append(go.Heatmap(
+            z=shown[i], x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], customdata=custom,
+            zmin=-0.5, zmax=3.5, colorscale=scale, showscale=i == 0, xgap=2 if text else 0, ygap=2 if text else 0,
+            colorbar=dict(tickvals=[0, 1, 2, 3], ticktext=names, len=0.9),
+            text=labels, texttemplate="%{text}" if text else None,
+            hovertemplate=f"row %{{y}}, column %{{x}}<br>group %{{customdata[0]}} of {p.layer_name}<br>"
+                          f"group %{{customdata[1]}} of {p.other_name}<extra></extra>"))
+    fig = go.Figure(traces, layout=layout)
+    fig.update_yaxes(autorange="reversed", dtick=1 if len(row_idx) <= 16 else None)
+    fig.update_xaxes(dtick=1 if len(col_idx) <= 16 else None)
+    focus = "x[" + ", ".join(str(i) for i in p.focus) + "]"
+    subtitle = (f"each cell: its group number in {p.layer_name} · in {p.other_name}" if text else "")
+    fig.update_layout(
+        title=f"The groups of {focus}: {p.layer_name} pools {p.layer_group}, {p.other_name} {p.other_group}"
+              + (f"<br><sup>{subtitle}</sup>" if subtitle else "") + (f"<br><sup>showing {note}</sup>" if note else ""),
+        meta={"note": note}, height=min(900, 170 + 220 * math.ceil(count / cols)),
+        margin=dict(t=100, b=40, l=40, r=20))
+    return fig

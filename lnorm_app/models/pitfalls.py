@@ -1,4 +1,8 @@
-"""The Pitfalls page's model: every mistake beside torch, the finder for a pasted output, BatchNorm train vs eval."""
+"""The Pitfalls page's model: the finder for a pasted row (verdict, where it sits, its group step by step,
+what was pooled against what the layer pools), every mistake beside torch, BatchNorm train vs eval.
+
+Pure functions of a Config and of pasted text, cached on Config.key() and the text's digest.
+"""
 
 import hashlib
 from dataclasses import dataclass, replace
@@ -11,16 +15,22 @@ from lnorm_core import (
     NormSpec,
     RunningStats,
     check_shape,
+    equivalents,
+    group_ids,
+    group_steps,
     manual_forward,
     parse_tensor,
     running_stats_step,
+    same_partition,
     seeded_tensor,
     torch_forward,
     which_mistake,
 )
+from lnorm_core.diagnosis import block_label, printed_digits
+from lnorm_core.manual import step_pool
 
 from ..cache import CACHE_MIB, BoundedCache
-from .explorer import explore
+from .explorer import EQUIVALENTS_MAX_ELEMENTS, explore
 
 # the combinations people make, beside each mistake alone
 COMBINATIONS = (
@@ -82,32 +92,253 @@ def _pitfalls(config):
     return Pitfalls(e.spec, e.x, y_torch, rows)
 
 
+# ---- the finder: a pasted row, its verdict, its group step by step, what was pooled ---------------
+
+BESIDE = ("unbiased", "std_under_sqrt")  # the forum's mistake: shown beside a right row, or before one is pasted
+WHOLE_SAMPLE = "the whole sample (every dim but the batch dim)"
+
+
 @dataclass(frozen=True)
-class Diagnosis:
-    """which_mistake's answer for a pasted output: the parsed output, the verdict ("correct",
-    "match" or "none"), the mistake combinations that reproduce it, and each one's output."""
+class Finding:
+    """The finder's answer for a pasted row, and the group to walk through step by step.
+
+    wrong: the pasted numbers as parsed (None when nothing was pasted). diagnosis: which_mistake's
+    Diagnosis (None when nothing was pasted). mistakes: the combination the steps are taken with
+    (the first match, else BESIDE). position: the block the steps are about (where, nearest, or the
+    first row). block_label: it as a person indexes it, e.g. 'y[0, 1, :]'. group_label: the layer's
+    group of its first element, e.g. 'x[0, 1, :]'; group_size: its n; block_groups: how many of the
+    layer's groups the block touches. right_block, mistake_block: the right output and the
+    mistake's at position. input_note: how the input was read (a rounded print or exact).
+    steps: the GroupSteps; table: its rows for the figure (see _table).
+    """
 
     wrong: np.ndarray
-    verdict: str
-    combos: list
-    outputs: list
+    diagnosis: object
+    mistakes: tuple
+    position: tuple
+    block_label: str
+    group_label: str
+    group_size: int
+    block_groups: int
+    right_block: np.ndarray
+    mistake_block: np.ndarray
+    steps: object
+    table: tuple
+    printed_as: str = ""
+    input_note: str = ""
 
 
-_diagnosis_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
+_finder_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
 
 
-def diagnose(config, wrong_text):
-    """Parse a pasted wrong output and find the mistakes that give it for config's input (cached)."""
-    digest = hashlib.sha256(wrong_text.encode("utf-8", "replace")).hexdigest()
-    return _diagnosis_cache.get_or_compute(("diagnose", digest) + config.key(), lambda: _diagnose(config, wrong_text))
+def digest(text):
+    """A pasted text's key in a cache: its sha256."""
+    return hashlib.sha256((text or "").encode("utf-8", "replace")).hexdigest()
 
 
-def _diagnose(config, wrong_text):
+def finder(config, wrong_text):
+    """The verdict on a pasted row (or whole output) for config's input, and its group step by step (cached).
+
+    An empty wrong_text walks through the first row beside the forum's mistake.
+    """
+    return _finder_cache.get_or_compute(("finder", digest(wrong_text)) + config.key(),
+                                        lambda: _finder(config, wrong_text))
+
+
+def _finder(config, wrong_text):
     e = explore(config)
-    wrong = parse_tensor(wrong_text)
-    verdict, combos = which_mistake(e.spec, e.x, wrong, e.weight, e.bias)
-    outputs = [manual_forward(e.spec, e.x, e.weight, e.bias, mistakes=c) for c in combos]
-    return Diagnosis(wrong, verdict, combos, outputs)
+    shape = e.x.shape
+    d = wrong = None
+    mistakes, position = BESIDE, ()
+    if wrong_text and wrong_text.strip():
+        wrong = parse_tensor(wrong_text)
+        d = which_mistake(e.spec, e.x, wrong, e.weight, e.bias)
+        if d.verdict == "match":
+            mistakes, position = d.mistakes[0], d.where
+        else:
+            position = d.where if d.verdict == "correct" else d.nearest
+    else:
+        position = tuple(0 for _ in shape[:-1])  # the first row, y[0, ..., 0, :]
+    block_ndim = len(shape) - len(position)
+    steps = group_steps(e.spec, e.x, position, e.weight, e.bias, mistakes)
+    y_wrong = manual_forward(e.spec, e.x, e.weight, e.bias, mistakes=mistakes)
+    ids_block = e.f.ids[position]
+    printed_as = printed_digits(wrong) if wrong is not None else ""
+    return Finding(wrong, d, tuple(mistakes), tuple(position), block_label(position, block_ndim),
+                   group_slice(steps.indices, shape), steps.n, int(np.unique(ids_block).size),
+                   np.asarray(e.f.y[position]), np.asarray(y_wrong[position]), steps, _table(steps), printed_as,
+                   _input_note(e.x, d))
+
+
+def group_slice(indices, shape):
+    """The elements of a group as a person indexes them: 'x[0, 1, :]', 'x[1, 2:4, :]', 'x[:, 3]'."""
+    parts = []
+    for dim, size in enumerate(shape):
+        values = np.unique(indices[:, dim])
+        if values.size == size and size > 1:
+            parts.append(":")
+        elif values.size == 1:
+            parts.append(str(int(values[0])))
+        elif np.array_equal(values, np.arange(values[0], values[0] + values.size)):
+            parts.append(f"{int(values[0])}:{int(values[-1]) + 1}")
+        else:
+            parts.append("...")
+    return "x[" + ", ".join(parts) + "]"
+
+
+def _input_note(x, d):
+    """How the input was read, in words: exact, or a rounded print whose rounding was allowed for."""
+    if d is None or not d.input_rounding:
+        return ""
+    return (f"Your tensor looks like a print rounded to {printed_digits(x)}, so the numbers your code used may "
+            f"differ from it by up to {d.input_rounding:g}; each output was allowed to move by as much as that "
+            f"can move it (at most {d.tolerance:.2g} here).")
+
+
+MAX_SHOWN = 8  # numbers of one step written out; a longer group shows its first and last ones
+
+
+def numbers(value):
+    """A step's numbers as torch prints them: 4 decimals, a long group shortened with '...'."""
+    a = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if np.ndim(value) == 0:
+        return f"{float(value):.4f}"
+    shown = [f"{v:.4f}" for v in a] if a.size <= MAX_SHOWN else (
+        [f"{v:.4f}" for v in a[: MAX_SHOWN - 2]] + ["...", f"{a[-1]:.4f}"])
+    return "[" + ", ".join(shown) + "]" + (f"  ({a.size} values)" if a.size > MAX_SHOWN else "")
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One line of the step-by-step table: the named step, the layer's line and numbers, the mistake's,
+    and whether they differ ("first", "differs" or "same")."""
+
+    step: str
+    right_label: str
+    right_numbers: str
+    wrong_label: str
+    wrong_numbers: str
+    status: str
+
+
+def _table(steps):
+    """The GroupSteps as table rows, the right and the wrong version of each result side by side."""
+    wrong = {v.name: v for v in steps.wrong}
+    right = {v.name: v for v in steps.right}
+    names = list(right) + [n for n in wrong if n not in right]
+    rows = []
+    for name in names:
+        r, w = right.get(name), wrong.get(name)
+        status = "first" if name == steps.first_difference else "differs" if name in steps.differences else "same"
+        step = (r or w).step
+        rows.append(StepRow(step, r.label if r else "(not computed)", numbers(r.value) if r else "",
+                            w.label if w else "(not computed)", numbers(w.value) if w else "", status))
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class Pooling:
+    """Two partitions of the same tensor: the layer's groups and another pooling's.
+
+    layer_ids, other_ids: the group of each element (x's shape) in each. focus: the element whose
+    groups are compared cell by cell; membership: per element, 0 elsewhere, 1 in both of its groups,
+    2 only in the layer's, 3 only in the other's. layer_name, other_name: in words. same: whether
+    the two partitions are the same. layer_size, other_size: the sizes of the focus element's two
+    groups. also: other layers that pool like the other pooling, as labels (the equivalence named).
+    layer_group, other_group: the focus element's two groups as a person indexes them ('x[0, 1, :]').
+    """
+
+    layer_ids: np.ndarray
+    other_ids: np.ndarray
+    focus: tuple
+    membership: np.ndarray
+    layer_name: str
+    other_name: str
+    same: bool
+    layer_size: int
+    other_size: int
+    also: tuple
+    layer_group: str = ""
+    other_group: str = ""
+
+
+_pooling_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
+
+
+def layer_name(spec):
+    """A layer as people name it, without its eps: 'LayerNorm((3, 4))', 'GroupNorm(2)', 'BatchNorm'."""
+    if spec.info.trailing:
+        return f"{spec.class_name}({spec.normalized_shape})"
+    return f"GroupNorm({spec.num_groups})" if spec.kind == "group" else spec.class_name
+
+
+def against_choices(config):
+    """What the layer's groups can be set against: the whole sample, then every other layer valid on the shape."""
+    e = explore(config)
+    return [WHOLE_SAMPLE] + [layer_name(s) for s in _other_layers(e.spec, e.x.shape)]
+
+
+def _other_layers(spec, shape):
+    """The layers other than spec that torch accepts on shape (LayerNorm over each suffix, Batch-, Instance-,
+    GroupNorm with each divisor), with default parameters."""
+    cands = [NormSpec("layer", normalized_shape=shape[-k:]) for k in range(1, len(shape) + 1)]
+    if len(shape) >= 2:
+        cands += [NormSpec("batch"), NormSpec("instance")]
+        cands += [NormSpec("group", num_groups=g) for g in range(1, shape[1] + 1) if shape[1] % g == 0]
+    out = []
+    for c in cands:
+        try:
+            c.check(shape)
+        except InputError:
+            continue
+        if layer_name(c) != layer_name(spec):
+            out.append(c)  # the layer itself left out
+    return out
+
+
+def pooling(config, against, focus):
+    """The layer's groups against `against` (one of against_choices) around the element `focus` (cached)."""
+    key = ("pooling", str(against), tuple(int(i) for i in focus)) + config.key()
+    return _pooling_cache.get_or_compute(key, lambda: _pooling(config, against, tuple(int(i) for i in focus)))
+
+
+def _same_groups(lay, other_ids):
+    """Whether other_ids split x as lay's groups do, in two passes: each of lay's groups lies in one other group,
+    and there are as many groups on each side."""
+    rows = lay.pool(other_ids)  # (G, n): the other pooling's id of each element of each of lay's groups
+    return bool((rows.min(axis=1) == rows.max(axis=1)).all()) and lay.num_groups == np.unique(other_ids).size
+
+
+def _pooling(config, against, focus):
+    e = explore(config)
+    shape = e.x.shape
+    layer_ids = e.f.ids
+    if against == WHOLE_SAMPLE:
+        other_ids = step_pool(e.spec, shape, ("whole_sample",)).ids()
+        like = NormSpec("layer", normalized_shape=shape[1:]) if len(shape) > 1 else NormSpec("layer",
+                                                                                         normalized_shape=shape)
+        other_name = "the whole sample"
+    else:
+        others = {layer_name(s): s for s in _other_layers(e.spec, shape)}
+        if against not in others:
+            raise InputError(f"{against!r} is not a layer to compare with here; choose one of "
+                             f"{', '.join(against_choices(config))}")
+        like = others[against]
+        other_ids = group_ids(like, shape)
+        other_name = against
+    mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
+    membership = np.where(mine & theirs, 1, np.where(mine, 2, np.where(theirs, 3, 0)))
+    small = e.x.size <= EQUIVALENTS_MAX_ELEMENTS  # equivalents and same_partition search every pairing
+    also = []
+    if against == WHOLE_SAMPLE and small and same_partition(other_ids, group_ids(like, shape)):
+        also.append(layer_name(like))
+    also += [layer_name(q.spec) for q in (equivalents(like, shape) if small else [])
+             if q.shape == shape and q.spec.kind != "rms" and layer_name(q.spec) not in also]  # on this very shape
+    also = [name for name in also if name != layer_name(e.spec)]
+    same = same_partition(layer_ids, other_ids) if small else _same_groups(e.f.layout, other_ids)
+    return Pooling(layer_ids, other_ids, focus, membership, layer_name(e.spec), other_name,
+                   same, int(mine.sum()), int(theirs.sum()), tuple(also),
+                   group_slice(np.argwhere(mine), shape), group_slice(np.argwhere(theirs), shape))
 
 
 # ---- BatchNorm train vs eval, step by step -------------------------------------------------

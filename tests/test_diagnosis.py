@@ -1,0 +1,313 @@
+"""The mistake finder on what people paste (one row, one sample, the whole output), and one group's
+arithmetic step by step.
+
+Every "wrong" row is built here as the student builds it: statistics.stdev under the square root,
+torch.std over the whole sample, and printed to 4 decimals; the right ones come from torch. The
+step-by-step numbers are checked against Python's statistics module and against torch, never
+against lnorm_core's own forward.
+"""
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lnorm_core as lc
+from torch_modules import module_for, params_of
+
+EPS = 1e-5
+LAYER4 = lc.NormSpec("layer", normalized_shape=(4,))
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _randn(*shape, seed=0):
+    """torch.manual_seed(seed); torch.randn(*shape): float32, as the student's tensor."""
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _printed(values, decimals=4):
+    """Numbers as torch prints them (4 decimals) and as the page parses them back."""
+    return np.array([float(f"{v:.{decimals}f}") for v in np.ravel(values)]).reshape(np.shape(values))
+
+
+def _stdev_under_sqrt(row):
+    """The forum's LayerNorm by hand: statistics.stdev (n - 1) under the square root."""
+    m, s = statistics.fmean(row), statistics.stdev(row)
+    return [(v - m) / math.sqrt(s + EPS) for v in row]
+
+
+def _whole_sample_torch_std(x, i):
+    """(x - mean) / std over the whole sample x[i], with torch.std (unbiased, no eps): sample i of the output."""
+    sample = x[i].double()
+    return ((sample - sample.mean()) / sample.std()).numpy()
+
+
+# ---- which_mistake on one row, one sample, the whole output --------------------------------------
+
+
+@pytest.mark.parametrize("i,j", [(0, 0), (0, 1), (1, 2)])
+def test_a_row_with_stdev_under_the_root_is_found_and_placed(i, j):
+    x = _randn(2, 3, 4)
+    row = _printed(_stdev_under_sqrt(x[i, j].tolist()))
+    d = lc.which_mistake(LAYER4, x, row)
+    assert d.verdict == "match"
+    assert d.mistakes == (("unbiased", "std_under_sqrt"),)
+    assert d.where == (i, j) and d.positions == ((i, j),)
+    assert d.where_label == f"y[{i}, {j}, :]"
+    assert d.print_tolerance == pytest.approx(5e-5)
+    assert d.input_rounding == 0  # a float32 tensor is exact: no rounding of the input to allow for
+
+
+def test_a_row_from_the_rounded_print_of_the_input_is_found():
+    # the person pastes torch's 4-decimal print of x; their code computed the row from x itself
+    x = _randn(2, 3, 4, seed=3)
+    x_print = _printed(x.numpy())
+    row = _printed(_stdev_under_sqrt(x[1, 0].tolist()))
+    d = lc.which_mistake(LAYER4, x_print, row)
+    assert d.verdict == "match" and d.mistakes == (("unbiased", "std_under_sqrt"),)
+    assert d.where == (1, 0)
+    assert d.input_rounding == pytest.approx(5e-5)
+    assert d.tolerance < 3e-4  # the input's rounding widens the tolerance, but not beyond telling mistakes apart
+
+
+def test_rounding_the_input_can_move_the_row_by_more_than_its_last_decimal():
+    # a row with a small spread: 4 decimals of the input leave ~1% of each deviation to chance
+    x = _randn(2, 3, 4, seed=5) * 0.01 + 1.0
+    x_print = _printed(x.numpy())
+    truth = F.layer_norm(x.double(), (4,), eps=EPS)[0, 2].numpy()
+    from_print = F.layer_norm(torch.tensor(x_print), (4,), eps=EPS)[0, 2].numpy()
+    assert np.abs(truth - from_print).max() > 1e-3  # far more than half a unit of the 4th decimal
+    row = _printed(truth)
+    exact = lc.which_mistake(LAYER4, x_print, row, input_rounding=0)
+    assert (0, 2) not in exact.positions  # without the input's rounding the right row is not recognised
+    d = lc.which_mistake(LAYER4, x_print, row)
+    assert d.verdict == "correct" and (0, 2) in d.positions
+    unrelated = lc.which_mistake(LAYER4, x_print, [1.0, -1.0, 1.0, -1.0])
+    assert unrelated.verdict == "none"  # the wider tolerance still tells numbers apart
+
+
+def test_a_correct_row_and_a_correct_whole_output():
+    x = _randn(2, 3, 4)
+    y = torch.nn.LayerNorm(4)(x).detach().numpy()
+    d = lc.which_mistake(LAYER4, x, _printed(y[1, 1]))
+    assert d.verdict == "correct" and d.where == (1, 1) and d.mistakes == ()
+    whole = lc.which_mistake(LAYER4, x, _printed(y))
+    assert whole.verdict == "correct" and whole.positions == ((),) and whole.where_label == "y"
+
+
+def test_unrelated_numbers_are_no_mistake():
+    x = _randn(2, 3, 4)
+    d = lc.which_mistake(LAYER4, x, [1.0, 2.0, 3.0, 4.0])
+    assert d.verdict == "none" and d.mistakes == () and d.positions == () and d.where is None
+    assert d.nearest is not None and d.nearest_distance > 1
+
+
+def test_identical_rows_of_x_give_every_position():
+    x = _randn(2, 3, 4).clone()
+    x[1, 2] = x[0, 1]  # the same four numbers twice
+    row = _printed(_stdev_under_sqrt(x[0, 1].tolist()))
+    d = lc.which_mistake(LAYER4, x, row)
+    assert d.verdict == "match" and d.positions == ((0, 1), (1, 2)) and d.where == (0, 1)
+    assert [d.label(p) for p in d.positions] == ["y[0, 1, :]", "y[1, 2, :]"]
+
+
+def test_torch_std_over_the_whole_sample_is_found_from_one_row():
+    x = _randn(2, 3, 4, seed=1)
+    row = _printed(_whole_sample_torch_std(x, 1)[2])
+    d = lc.which_mistake(LAYER4, x, row)
+    assert d.verdict == "match" and d.where == (1, 2)
+    # torch.std divides by n - 1 and adds no eps; at 4 decimals eps (1e-5 beside a variance near 1) cannot show
+    assert all("whole_sample" in combo and "unbiased" in combo for combo in d.mistakes)
+    assert d.mistakes[0] == ("unbiased", "whole_sample")
+
+
+def test_one_sample_block_is_placed():
+    x = _randn(2, 3, 4, seed=2)
+    sample = _printed(_whole_sample_torch_std(x, 0))  # shape (3, 4): y[0]
+    d = lc.which_mistake(LAYER4, x, sample)
+    assert d.verdict == "match" and d.where == (0,) and d.where_label == "y[0, :, :]"
+    assert d.block_shape == (3, 4)
+
+
+def test_a_row_printed_with_its_batch_bracket_and_another_layer():
+    x = _randn(2, 4, 3, seed=4)
+    gn = torch.nn.GroupNorm(2, 4)(x).detach().numpy()
+    d = lc.which_mistake(lc.NormSpec("group", num_groups=2), x, _printed(gn[1, 3])[None, :])  # [[...]]
+    assert d.verdict == "correct" and d.where == (1, 3) and d.block_shape == (3,)
+
+
+def test_a_block_that_is_no_part_of_the_output_is_refused_with_the_choices():
+    with pytest.raises(lc.InputError, match=r"\(3,\).*\(2, 3, 4\).*\(4,\) for y\[i, j\]"):
+        lc.which_mistake(LAYER4, _randn(2, 3, 4), [0.1, 0.2, 0.3])
+
+
+def test_the_worked_example_whole_output_keeps_its_answer():
+    x = [-2.1918, 1.2574, -0.3838, 1.3870]
+    d = lc.which_mistake(LAYER4, x, [-1.7049, 0.9572, -0.3095, 1.0572])
+    assert d.verdict == "match" and d.mistakes == (("unbiased", "std_under_sqrt"),) and d.positions == ((),)
+
+
+def test_printed_resolution_reads_decimals_and_significant_digits():
+    half, how = lc.printed_resolution([-1.7049, 0.9572, 1.5])
+    assert how == ("decimals", 4) and np.allclose(half, 5e-5)
+    half, how = lc.printed_resolution([1.2345e-05, 2.5000e00])
+    assert how == ("significant", 5) and np.allclose(half, [5e-10, 5e-5])
+    _, how = lc.printed_resolution(_randn(8).double().numpy())
+    assert how == ("float32", None)
+
+
+@st.composite
+def rounded_case(draw, kinds=("layer", "rms", "group"), min_d=2):
+    """A LayerNorm/RMSNorm/GroupNorm case, an input and a row index: the input will be printed to 4 decimals."""
+    kind = draw(st.sampled_from(kinds))
+    n, c, d = draw(st.integers(1, 3)), draw(st.sampled_from([2, 4])), draw(st.integers(min_d, 6))
+    spec = (lc.NormSpec(kind, normalized_shape=(d,)) if kind != "group"
+            else lc.NormSpec("group", num_groups=draw(st.sampled_from([1, 2]))))
+    scale = draw(st.sampled_from([0.05, 1.0, 30.0]))
+    x = _randn(n, c, d, seed=draw(st.integers(0, 10_000))).double() * scale + draw(st.sampled_from([0.0, 3.0]))
+    return spec, x, (draw(st.integers(0, n - 1)), draw(st.integers(0, c - 1)))
+
+
+@SETTINGS
+@given(rounded_case())
+def test_a_right_row_from_the_unrounded_input_is_correct_against_the_print(case):
+    spec, x, (i, j) = case
+    module = module_for(spec, tuple(x.shape))  # torch.nn with seeded random weight and bias
+    y = module(x).detach().numpy()  # on the true input
+    d = lc.which_mistake(spec, _printed(x.numpy()), _printed(y[i, j]), *params_of(module))
+    assert d.verdict == "correct" and (i, j) in d.positions
+
+
+@SETTINGS
+@given(rounded_case(kinds=("layer",), min_d=3), st.sampled_from([(1, "sqrt_std"), (1, "outside"), (0, "sqrt_std"),
+                                                                 (1, "none")]))
+def test_a_wrong_row_from_the_unrounded_input_is_found_against_the_print(case, how):
+    # rows of 3 or more: a row of two normalizes to about (-1, 1), or (-0.71, 0.71) with n - 1, whatever its
+    # numbers, so a smaller mistake elsewhere gives the same digits (test_rows_of_two_cannot_be_told_apart)
+    spec, x, (i, j) = case
+    ddof, eps_place = how
+    # the student's own LayerNorm in torch ops, from the true (unrounded) input
+    mean = x.mean(dim=-1, keepdim=True)
+    var = x.var(dim=-1, keepdim=True, correction=ddof)
+    den = {"sqrt_std": torch.sqrt(var.sqrt() + EPS), "outside": var.sqrt() + EPS, "none": var.sqrt()}[eps_place]
+    y = ((x - mean) / den).numpy()
+    d = lc.which_mistake(spec, _printed(x.numpy()), _printed(y[i, j]))
+    assert d.verdict != "none" and (i, j) in d.positions
+
+
+def test_rows_of_two_cannot_be_told_apart():
+    x = torch.tensor([[[0.0770, -0.0147], [-0.0542, -0.0699]]], dtype=torch.float64)
+    y = ((x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)).numpy()  # torch.std: n - 1, no eps
+    assert np.allclose(_printed(y[0, 1]), [0.7071, -0.7071])
+    d = lc.which_mistake(lc.NormSpec("layer", normalized_shape=(2,)), x, _printed(y[0, 1]))
+    # row 0 with n - 1 alone gives (0.7071, -0.7071) too, and one mistake beats two (n - 1 and no eps)
+    assert d.verdict == "match" and d.mistakes == (("unbiased",),) and d.where == (0, 0)
+
+
+# ---- the arithmetic of one group ---------------------------------------------------------------
+
+
+def test_group_steps_of_a_layernorm_row_by_the_statistics_module():
+    x = _randn(2, 3, 4).double()
+    w, b = _randn(4, seed=1).double(), _randn(4, seed=2).double()
+    s = lc.group_steps(LAYER4, x, (1, 2), weight=w, bias=b, mistakes=("unbiased", "std_under_sqrt"))
+    row = x[1, 2].tolist()
+    mean, pvar = statistics.fmean(row), statistics.pvariance(row)
+    assert s.n == 4 and s.element == (1, 2, 0)
+    assert s.indices.tolist() == [[1, 2, k] for k in range(4)]
+    np.testing.assert_allclose(s.value("values"), row, rtol=0, atol=0)
+    assert s.value("sum") == pytest.approx(math.fsum(row), abs=1e-12)
+    assert s.value("mean") == pytest.approx(mean, abs=1e-12)
+    np.testing.assert_allclose(s.value("deviations"), [v - mean for v in row], atol=1e-12)
+    assert s.value("variance") == pytest.approx(pvar, rel=1e-12)  # biased: divide by n
+    assert s.value("under_root") == pytest.approx(pvar + EPS, rel=1e-12)
+    assert s.value("denominator") == pytest.approx(math.sqrt(pvar + EPS), rel=1e-12)
+    np.testing.assert_allclose(s.value("x_hat"), [(v - mean) / math.sqrt(pvar + EPS) for v in row], atol=1e-12)
+    np.testing.assert_allclose(s.value("output"), F.layer_norm(x, (4,), w, b, EPS)[1, 2].numpy(), atol=1e-12)
+    # the same steps with statistics.stdev under the root
+    stdev = statistics.stdev(row)
+    assert s.value("variance", wrong=True) == pytest.approx(statistics.variance(row), rel=1e-12)
+    assert s.value("under_root", wrong=True) == pytest.approx(stdev + EPS, rel=1e-12)
+    wrong = [(v - mean) / math.sqrt(stdev + EPS) * wi + bi for v, wi, bi in zip(row, w.tolist(), b.tolist())]
+    np.testing.assert_allclose(s.value("output", wrong=True), wrong, atol=1e-12)
+    assert s.first_difference == "variance"
+    assert s.steps_changed == ("variance", "denominator")
+    assert "mean" not in s.differences and "sum" not in s.differences
+
+
+def test_group_steps_of_the_whole_sample_pools_twelve_values():
+    x = _randn(2, 3, 4).double()
+    s = lc.group_steps(LAYER4, x, (0, 1), mistakes=("whole_sample",))
+    assert s.first_difference == "values" and s.steps_changed == ("pool",)
+    sample = x[0].reshape(-1).tolist()
+    np.testing.assert_allclose(s.value("values", wrong=True), sample, atol=0)
+    assert s.value("variance", wrong=True) == pytest.approx(statistics.pvariance(sample), rel=1e-12)
+    whole = F.layer_norm(x, (3, 4), eps=EPS)[0].reshape(-1).numpy()  # pooling the whole sample is LayerNorm((3, 4))
+    np.testing.assert_allclose(s.value("output", wrong=True), whole, atol=1e-12)
+
+
+def test_group_steps_of_rmsnorm_and_groupnorm_and_batchnorm_in_eval():
+    x = _randn(2, 4, 3, seed=7).double()
+    rms = lc.group_steps(lc.NormSpec("rms", normalized_shape=(3,), eps=EPS), x, (1, 3))
+    row = x[1, 3].tolist()
+    assert rms.value("variance") == pytest.approx(statistics.fmean([v * v for v in row]), rel=1e-12)
+    assert "mean" not in [v.name for v in rms.right]
+    np.testing.assert_allclose(rms.value("output"), F.rms_norm(x, (3,), eps=EPS)[1, 3].numpy(), atol=1e-12)
+
+    gn = lc.group_steps(lc.NormSpec("group", num_groups=2), x, (1, 3))  # channels 2 and 3 of sample 1
+    np.testing.assert_allclose(gn.value("values"), x[1, 2:4].reshape(-1).numpy(), atol=0)
+    np.testing.assert_allclose(gn.value("output"), F.group_norm(x, 2, eps=EPS)[1, 2:4].reshape(-1).numpy(),
+                               atol=1e-12)
+
+    rm, rv = torch.tensor([0.5, -1.0, 0.0, 2.0], dtype=torch.float64), torch.tensor([4.0, 1.0, 0.25, 9.0],
+                                                                                    dtype=torch.float64)
+    bn = lc.NormSpec("batch", training=False)
+    s = lc.group_steps(bn, x, 3, running_mean=rm, running_var=rv)  # group 3: channel 3
+    assert s.value("mean") == 2.0 and s.value("variance") == 9.0
+    expected = F.batch_norm(x, rm, rv, training=False, eps=EPS)[:, 3].reshape(-1).numpy()
+    np.testing.assert_allclose(s.value("output"), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("mistake", list(lc.MISTAKES))
+def test_each_mistake_first_changes_its_own_step(mistake):
+    assert lc.MISTAKES[mistake].step in lc.STEPS
+    x = _randn(2, 3, 4).double() + 1e7  # a mean of 1e7: E[x^2] - E[x]^2 cancels even in float64
+    s = lc.group_steps(LAYER4, x, (0, 0), mistakes=(mistake,))
+    assert s.first_difference is not None
+    first = [v for v in s.right if v.name == s.first_difference][0]
+    assert first.step == lc.MISTAKES[mistake].step
+
+
+@SETTINGS
+@given(st.sampled_from(["layer", "rms", "batch", "instance", "group"]), st.integers(0, 10_000),
+       st.sampled_from([(2, 4, 3), (3, 2, 5), (2, 2, 2, 3)]))
+def test_group_steps_give_torch_outputs_for_any_group(kind, seed, shape):
+    if kind in ("layer", "rms"):
+        spec = lc.NormSpec(kind, normalized_shape=shape[-1:], eps=EPS)
+    elif kind == "group":
+        spec = lc.NormSpec("group", num_groups=2)
+    else:
+        spec = lc.NormSpec(kind, affine=True)
+    x = _randn(*shape, seed=seed).double()
+    module = module_for(spec, shape)
+    weight, bias = params_of(module)
+    y = module(x).detach().numpy()
+    ids = lc.group_ids(spec, shape)
+    group = seed % int(ids.max() + 1)
+    s = lc.group_steps(spec, x, group, weight, bias)
+    idx = tuple(s.indices.T)
+    assert (ids[idx] == group).all() and s.n == (ids == group).sum()
+    np.testing.assert_allclose(s.value("values"), x.numpy()[idx], atol=0)
+    np.testing.assert_allclose(s.value("output"), y[idx], rtol=0, atol=1e-9)
+
+
+def test_group_steps_refuse_a_group_that_does_not_exist():
+    with pytest.raises(lc.InputError, match="there are 6 groups"):
+        lc.group_steps(LAYER4, _randn(2, 3, 4), 6)
+    with pytest.raises(lc.InputError, match="no index"):
+        lc.group_steps(LAYER4, _randn(2, 3, 4), (2, 0))
