@@ -17,24 +17,19 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from apptest import open_page
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
 
 import lnorm_core as lc
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EXAMPLE = [-2.1918, 1.2574, -0.3838, 1.3870]
 EPS = 1e-5
 
 
 def _app(**params):
     """The Pitfalls page opened with these query parameters."""
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.switch_page("views/pitfalls.py")
-    return at.run()
+    return open_page("views/pitfalls.py", params)
 
 
 def _example(**params):
@@ -125,9 +120,12 @@ def test_default_view():
     at = _app()
     assert not at.exception and not _errors(at)
     assert at.title[0].value == "Pitfalls"
-    assert at.subheader[0].value == "Paste your tensor, paste the row you computed"  # the finder comes first
-    assert at.header[0].value == "Every mistake: LayerNorm((4,), eps=1e-05) on an input of shape (2, 3, 4)"
+    assert at.header[0].value == "Paste your tensor, paste the row you computed"  # the finder comes first
+    assert at.header[1].value == "Every mistake: LayerNorm((4,), eps=1e-05) on an input of shape (2, 3, 4)"
     assert any("Paste the row you computed above" in i.value for i in at.info)
+    # the worked example's link fills both boxes: the tensor and the row
+    assert any("source=paste" in c.value and "paste=tensor" in c.value and "wrong=%5B0.9176" in c.value
+               for c in at.caption)
     x = _seeded((2, 3, 4))
     y = F.layer_norm(x, (4,), eps=EPS)
     torch_code = _code_with(at, f"{y[1, 2, 3].item():.4f}")  # torch's output under "Every mistake"
@@ -195,7 +193,7 @@ def test_one_row_computed_with_stdev_gets_its_mistake_its_line_and_where_it_sits
 def test_the_steps_table_walks_the_group_and_marks_where_the_mistake_parts():
     x = _seeded((2, 3, 4), seed=0).float()
     at = _row_example(x, _student_row(x, 0, 1))
-    assert at.subheader[1].value == "Step by step: the group of y[0, 1, :]"
+    assert at.subheader[0].value == "Step by step: the group of y[0, 1, :]"
     table = _figure(at, "One group's arithmetic")
     assert table["layout"]["title"]["text"].endswith("they part at variance")
     step, right_how, right_numbers, wrong_how, wrong_numbers = table["data"][0]["cells"]["values"]
@@ -267,6 +265,19 @@ def test_any_layer_a_right_row_is_right_and_placed(kind, shape, seed, data):
     assert len(_figure(at, "One group's arithmetic")["data"]) == 1
 
 
+def test_the_readmes_pitfalls_link_gives_its_verdict():
+    from urllib.parse import parse_qsl, urlsplit
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    link = [line for line in readme.splitlines() if line.startswith("/pitfalls?")][0]
+    params = dict(parse_qsl(urlsplit(link).query))
+    x = np.asarray(json.loads(params["paste"]))  # (2, 4): the forum's row and another
+    assert params["wrong"] == "[" + ", ".join(_fmt(_stdev_under_sqrt(list(x[0])))) + "]"
+    at = _app(**params)
+    assert not at.exception and all("Your numbers are" in e for e in _errors(at))
+    assert any("row y[0, :] of the output" in v and "std under the square root" in v for v in _verdicts(at))
+
+
 def test_numbers_from_nowhere_get_no_mistake():
     at = _row_example(_seeded((2, 3, 4)).float(), "[1.0, 2.0, 3.0, 4.0]")
     assert not at.exception and not _errors(at)
@@ -304,7 +315,7 @@ def test_changing_the_layer_changes_the_pitfalls():
     at = _app()
     at.sidebar.selectbox(key="kind").set_value("RMSNorm").run()
     assert not at.exception and not _errors(at)
-    assert at.header[0].value.startswith("Every mistake: RMSNorm((4,)")
+    assert at.header[1].value.startswith("Every mistake: RMSNorm((4,)")
     x = _seeded((2, 3, 4))
     y = F.rms_norm(x, (4,), eps=EPS)  # the eps control keeps its value across layers
     assert f"{y[0, 0, 0].item():.4f}" in _code_with(at, f"{y[1, 2, 3].item():.4f}")
@@ -313,7 +324,7 @@ def test_changing_the_layer_changes_the_pitfalls():
 def test_a_deep_link_opens_rmsnorm_with_its_steps():
     at = _app(kind="RMSNorm", shape="2,5,8", steps="3")
     assert not at.exception and not _errors(at)
-    assert at.header[0].value == "Every mistake: RMSNorm((8,), eps=None) on an input of shape (2, 5, 8)"
+    assert at.header[1].value == "Every mistake: RMSNorm((8,), eps=None) on an input of shape (2, 5, 8)"
     assert at.slider(key="steps").value == 3
     assert any("after 3 steps" in m.value for m in at.markdown)
 

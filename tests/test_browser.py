@@ -321,3 +321,55 @@ def test_a_strangers_markup_in_a_link_is_shown_as_text(server, page, path):
     assert main.locator('a[href*="example.com"], img[src*="example.com"]').count() == 0
     assert main.locator("h1, h2, h3, h4, h5, h6", has_text="heading").count() == 0
     assert_clean(page, server)
+
+
+def test_pitfalls_finder_journey(server, page):
+    """The forum's journey: paste the print of a torch.randn(2, 3, 4) and ONE row normalized by hand with
+    statistics.stdev under the square root; the page names the mistake and the row, walks the group step
+    by step and draws what was pooled. The link it leaves reopens the same verdict.
+
+    The tensor print and the row are built here, with torch and the statistics module, as the student does.
+    With LNORM_SCREENSHOTS set this is the screenshot saved as pitfalls.png (after the default view's).
+    """
+    import math
+    import statistics
+
+    import torch
+
+    x = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(7))
+    row = x[1, 0].tolist()
+    m, s = statistics.fmean(row), statistics.stdev(row)
+    mine = "[" + ", ".join(f"{(v - m) / math.sqrt(s + 1e-5):.4f}" for v in row) + "]"
+
+    open_page(page, server, "/pitfalls", "Pitfalls")
+    main = page.locator(MAIN)
+    tensor_box = page.locator(f'{MAIN} textarea[aria-label="Your tensor (what print(x) showed)"]')
+    tensor_box.fill(str(x))
+    tensor_box.press("Control+Enter")
+    expect(page.locator(SIDEBAR)).to_contain_text("pasted at the top of the page")  # Source followed the paste
+    settle(page)
+    row_box = page.locator(f'{MAIN} textarea[aria-label^="The row you computed"]')
+    row_box.fill(mine)
+    row_box.press("Control+Enter")
+    verdict = page.locator('[data-testid="stAlertContentError"]').filter(has_text="Your numbers are")
+    expect(verdict).to_contain_text("std under the square root")
+    expect(verdict).to_contain_text("n−1 in the variance")
+    expect(verdict).to_contain_text("row y[1, 0, :] of the output")
+    settle(page)
+    expect(main).to_contain_text("Step by step: the group of y[1, 0, :]")
+    expect(main).to_contain_text("What you pooled vs what the layer pools")
+    page.set_viewport_size({"width": 1400, "height": 2700})  # the finder, the verdict, the steps and the picture
+    # the steps table (its cells wrap: SVG text without the space) and the picture of two poolings, drawn
+    expect(page.locator(PLOT, has_text=re.compile(r"first\s*difference"))).to_have_count(1)
+    expect(page.locator(PLOT, has_text=re.compile(r"The groups of x\[1, 0, 0\]"))).to_have_count(1)
+    assert_clean(page, server)
+    expect(page).to_have_url(re.compile(r"[?&]wrong=.*"))
+    page.locator(f"{MAIN} h1").first.click()  # the boxes lose focus: no highlighted border in the picture
+    screenshot(page, "pitfalls")
+
+    again = page.context.new_page()
+    try:
+        open_page(again, server, page.url.removeprefix(server.url), "Pitfalls")
+        expect(again.locator('[data-testid="stAlertContentError"]')).to_contain_text("row y[1, 0, :] of the output")
+    finally:
+        again.close()

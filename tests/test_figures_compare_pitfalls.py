@@ -141,3 +141,48 @@ def test_train_eval_figure_is_a_diverging_heatmap_within_max_cells(shape):
     assert fig.data and all(t.type == "heatmap" for t in fig.data)
     assert 0 < _cells(fig) <= figures.MAX_CELLS
     assert fig.layout.coloraxis.cmin == -fig.layout.coloraxis.cmax
+
+
+# ---- the finder's figures ----------------------------------------------------------------------
+
+
+def _pooling(layer_ids, other_ids, focus):
+    from lnorm_app.models.pitfalls import Pooling
+
+    mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
+    membership = np.where(mine & theirs, 1, np.where(mine, 2, np.where(theirs, 3, 0)))
+    return Pooling(layer_ids, other_ids, focus, membership, "LayerNorm((4,))", "the whole sample", False,
+                   int(mine.sum()), int(theirs.sum()), (), "x[1, 0, :]", "x[1, :, :]")
+
+
+def test_pooling_figure_colours_the_cells_where_two_poolings_differ():
+    rows = np.arange(6).reshape(2, 3, 1).repeat(4, axis=2)  # LayerNorm(4) on (2, 3, 4): a group per row
+    samples = np.arange(2).reshape(2, 1, 1).repeat(3, axis=1).repeat(4, axis=2)  # the whole sample
+    fig = figures.pitfalls.pooling_figure(_pooling(rows, samples, (1, 0, 2)))
+    z = np.stack([np.asarray(t.z) for t in fig.data])
+    expected = np.zeros((2, 3, 4))
+    expected[1] = 3  # only in the whole sample's group
+    expected[1, 0] = 1  # in both: the row of the focus element
+    np.testing.assert_array_equal(z, expected)
+    assert fig.data[1].text[0][0] == "3 · 1"  # x[1, 0, 0]: row 3 of LayerNorm, sample 1 of the whole sample
+    assert fig.layout.title.text.startswith("The groups of x[1, 0, 2]")
+
+
+def test_pooling_figure_of_a_large_tensor_stays_within_the_cell_budget():
+    ids = np.arange(1024).repeat(1024).reshape(1024, 1024)
+    fig = figures.pitfalls.pooling_figure(_pooling(ids, np.zeros_like(ids), (3, 5)))
+    assert sum(np.size(t.z) for t in fig.data) <= figures.MAX_CELLS
+    assert figures.note_of(fig) and fig.data[0].text is None
+
+
+def test_steps_table_fills_the_first_differing_step():
+    from lnorm_app.models.pitfalls import StepRow
+
+    rows = [StepRow("mean", "mean = sum / n", "0.5000", "mean = sum / n", "0.5000", "same"),
+            StepRow("variance", "var = ... / n", "1.0000", "var = ... / (n - 1)", "1.3333", "first"),
+            StepRow("affine", "y", "[1.0]", "y", "[0.9]", "differs")]
+    fig = figures.pitfalls.steps_table(rows, "n−1 in the variance")
+    fills = fig.data[0].cells.fill.color[0]
+    assert fills[0] == "white" and fills[1] != fills[2] != "white"
+    assert fig.data[0].cells.values[0][1].startswith("3 variance") and "first difference" in fig.data[0].cells.values[0][1]
+    assert fig.layout.title.text.endswith("they part at variance")

@@ -140,7 +140,8 @@ def test_explorer_figures_of_any_input(e, selected, first):
 @given(arrays(max_elements=2000), st.data())
 @FIGURES
 def test_pitfall_figures_of_any_output(y, data):
-    rows = [SimpleNamespace(mistakes=(f"m{i}",), y=y + i, diff=np.full(y.shape, float(i)))
+    names = list(lc.MISTAKES)  # the builder labels each row by its mistakes' plain titles
+    rows = [SimpleNamespace(mistakes=(names[i % len(names)],), y=y + i, diff=np.full(y.shape, float(i)))
             for i in range(data.draw(st.integers(1, 12)))]
     assert_plotly_accepts(F.pitfall_differences(y, rows))
     assert_plotly_accepts(F.pitfall_bars(y, y * 2, "your output"))

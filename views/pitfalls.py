@@ -159,7 +159,7 @@ st.write("You computed a normalization by hand and your numbers are not torch's?
          "you computed: the page says whether the row is right, which mistake gives it, the line that does it and "
          "the fix, and walks through the arithmetic of that row's group beside yours.")
 
-st.subheader("Paste your tensor, paste the row you computed")
+st.header("Paste your tensor, paste the row you computed")
 left, right = st.columns(2)
 with left:
     ui.paste_box("Your tensor (what print(x) showed)")
