@@ -1,5 +1,9 @@
 """Which configurations pool the same elements, and when their outputs agree.
 
+Over 400 lines on purpose: finding the layers that pool alike and saying when their outputs differ
+(affine layout, centering, eval statistics) with numbers are one question, and split apart each half
+would need the other's reshapes.
+
 Two specs pool alike when their group ids make the same partition of the
 elements (whatever the numbering), read in C order, so a spec on (N, L, D) can be
 compared with one on the reshape (N, L, D, 1). Pooling alike makes the outputs

@@ -1,5 +1,8 @@
 """Published GPU timings of normalization kernels: other people's figures, never lnorm's own.
 
+Over 400 lines on purpose: most of it is the validation of a foreign file, row by row and column by
+column, which belongs beside the schema it checks.
+
     from lnorm_core import published
     rows = published.load_published()                 # data/gpu/gpu_norm_measurements.csv, validated
     for s in published.find_series(rows, kind="layer", dtype="float32", mode="forward"):

@@ -1,5 +1,8 @@
 """What would my model cost? Every layer that fits a shape, side by side: bytes, CPU time, GPU times, the floor.
 
+Over 400 lines on purpose: the presets, and the three kinds of figure (measured, interpolated,
+bound) with the reason each empty cell is empty, are one table's model.
+
     from lnorm_app.models import costs
     c = costs.costs((1, 4096, 4096), "bfloat16", layouts=("features last",), recorded=tv.shipped_sources())
     for row in c.rows:
