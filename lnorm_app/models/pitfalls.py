@@ -333,7 +333,7 @@ def _pooling(config, against, focus):
     if against == WHOLE_SAMPLE and small and same_partition(other_ids, group_ids(like, shape)):
         also.append(layer_name(like))
     also += [layer_name(q.spec) for q in (equivalents(like, shape) if small else [])
-             if q.shape == shape and q.spec.kind != "rms" and layer_name(q.spec) not in also]  # on this very shape
+             if q.shape == shape and q.spec.centers and layer_name(q.spec) not in also]  # on this very shape
     also = [name for name in also if name != layer_name(e.spec)]
     same = same_partition(layer_ids, other_ids) if small else _same_groups(e.f.layout, other_ids)
     return Pooling(layer_ids, other_ids, focus, membership, layer_name(e.spec), other_name,

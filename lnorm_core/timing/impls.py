@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from ..errors import InputError
 from ..manual import manual_forward
-from ..spec import KINDS, NormSpec
+from ..spec import KIND_TABLE, KINDS, NormSpec
 from .sizes import NUM_GROUPS
 
 IMPLS = ("native", "manual", "manual_var_mean", "numpy", "compiled")
@@ -109,7 +109,7 @@ def manual_var_mean_fn(kind):
 def numpy_fn(kind, shape):
     """The float64 numpy core (lnorm_core.manual.manual_forward) for `kind` at `shape`: a function of a CPU tensor."""
     _check_kind(kind)
-    if kind in ("layer", "rms"):
+    if KIND_TABLE[kind].trailing:  # rows of features; the others take (N, C, H, W)
         spec = NormSpec(kind=kind, normalized_shape=(shape[-1],), eps=EPS, elementwise_affine=False)
     else:
         spec = NormSpec(kind=kind, eps=EPS, affine=False, num_groups=NUM_GROUPS if kind == "group" else None)

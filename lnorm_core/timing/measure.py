@@ -20,7 +20,7 @@ import torch.utils.benchmark as benchmark
 
 from .. import published
 from ..errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
-from ..spec import KINDS, NormSpec
+from ..spec import KIND_TABLE, KINDS, NormSpec
 from .devices import DEVICE_DTYPES, DEVICE_TYPES, DTYPES, available_devices, device_info, itemsize
 from .impls import DEFAULT_IMPLS, EPS, IMPLS, impl_fn
 from .sizes import NUM_GROUPS, check_max_elements, check_sizes, shape_for, sweep_sizes
@@ -269,7 +269,7 @@ def time_layers(layers, *, max_elements=MAX_TIMING_ELEMENTS, min_run_time=QUICK_
         if kind not in KINDS:
             raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
         shape = _check_shape(shape, max_elements)
-        if kind in ("layer", "rms"):
+        if KIND_TABLE[kind].trailing:
             NormSpec(kind=kind, normalized_shape=shape[-1:], eps=EPS).check(shape)
         else:
             NormSpec(kind=kind, eps=EPS, num_groups=num_groups if kind == "group" else None).check(shape)

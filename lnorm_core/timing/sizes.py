@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..errors import MAX_TIMING_ELEMENTS, InputError
-from ..spec import KINDS
+from ..spec import KIND_TABLE, KINDS
 
 HIDDEN = 1024  # layer, rms: rows of 1024 features, (rows, 1024)
 CHANNELS = 64  # batch, instance, group: (N, 64, H, W)
@@ -90,7 +90,7 @@ def shape_for(kind, numel):
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     (numel,) = check_sizes((numel,))
-    if kind in ("layer", "rms"):
+    if KIND_TABLE[kind].trailing:  # rows of features; the others take (N, C, H, W)
         hidden = min(HIDDEN, numel)
         return (numel // hidden, hidden)
     per_channel = numel // CHANNELS  # N * H * W
