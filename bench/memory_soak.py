@@ -11,16 +11,15 @@ without end. Traffic goes to 127.0.0.1 only, and the loop is bounded.
 """
 
 import argparse
-import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its neighbours import by name
+from page_load import HOST, free_port, start_server, stop_server, wait_healthy  # noqa: E402  (one way to serve)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHAPES = ["2,3,4", "4,2,3", "8,128,512", "2,4,3,3", "64,64", "16,32,32", "1024,1024", "2,5,8"]
@@ -46,26 +45,6 @@ def rss_mib(pid):
     return total / 1024
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(port, proc, timeout=90):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"the server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    sys.exit("the server did not become healthy in time")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reruns", type=int, default=300, help="how many page opens (bounded to 2000)")
@@ -76,13 +55,10 @@ def main(argv=None):
     from playwright.sync_api import sync_playwright
 
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    log = tempfile.TemporaryFile(mode="w+")
+    server = start_server("app.py", port, log)
     try:
-        wait_healthy(port, server)
+        wait_healthy(f"http://{HOST}:{port}", server, log)
         print(f"server pid {server.pid}, port {port}; RSS at start {rss_mib(server.pid):.0f} MiB")
         print(f"{'reruns':>7} {'seconds':>8} {'RSS MiB':>8}")
         start = time.time()
@@ -102,8 +78,8 @@ def main(argv=None):
                     print(f"{k:>7} {time.time() - start:>8.1f} {rss_mib(server.pid):>8.0f}", flush=True)
             ctx.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
+        log.close()
 
 
 if __name__ == "__main__":
