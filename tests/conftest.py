@@ -1,7 +1,14 @@
-"""Shared test setup: only what the browser tests need (the rest lives in each test module)."""
+"""Shared test setup: hypothesis without time limits, and the browser tests' report header."""
 
 import os
 import shutil
+
+from hypothesis import HealthCheck, settings
+
+# Tests never bound wall-clock time: hypothesis's per-example deadline (200 ms) and its too-slow check are
+# off for every property, so a busy 2-core machine cannot fail a test that is right.
+settings.register_profile("lnorm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lnorm")
 
 
 def pytest_report_header(config):
