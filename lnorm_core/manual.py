@@ -215,8 +215,8 @@ def step_variance(rows, mean, centers, mistakes=()):
     """
     n = rows.shape[1]
     ddof = 1 if "unbiased" in mistakes else 0  # torch's norms use the biased variance: divide by n
-    deviations = rows - mean[:, None] if centers else rows  # (G, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf: a poisoned group is NaN, as in torch
+        deviations = rows - mean[:, None] if centers else rows  # (G, n)
         if centers and "one_pass" in mistakes:
             squares = rows**2  # (G, n) one pass: x squared, not its deviation
             var = (squares.sum(axis=1) - n * mean**2) / (n - ddof)  # E[x^2] - E[x]^2
