@@ -11,7 +11,10 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-MAX_CELLS = 250_000  # the most heatmap cells (or points) one figure sends to the browser
+# the most heatmap cells (or points) one figure sends to the browser: 200 x 200 of one panel, about 5 px
+# a cell across the page; more cells are more bytes on the websocket and more time to draw, not more to see
+MAX_CELLS = 40_000
+COMPACT_CELLS = 2_000  # above this many cells, numbers travel as float32 (7 digits: more than any hover prints)
 DIVERGING = "RdBu_r"  # one diverging scale for input, output and differences, centred on 0
 GROUP_COLORS = [  # qualitative: neighbouring groups must look different
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
@@ -61,6 +64,22 @@ def limit_panels(panels, max_cells=MAX_CELLS, max_panels=12):
     if stride > 1:
         notes.append(f"one row and column in every {stride}")
     return shown, stride, ", ".join(notes)
+
+
+def compact(a, cells):
+    """Numbers as float32 when the figure is large (half the bytes on the wire), float64 otherwise.
+
+    Where a finite value lies outside float32's normal range (above 3.4e38, or non-zero below 1.2e-38)
+    the numbers stay float64: the figure must not show inf, 0 or a rounded-off value that is not there.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if cells <= COMPACT_CELLS:
+        return a
+    size = np.abs(a[np.isfinite(a) & (a != 0)])
+    f32 = np.finfo(np.float32)
+    if size.size and (size.max() > f32.max or size.min() < f32.tiny):
+        return a
+    return a.astype(np.float32)
 
 
 def symmetric_range(*arrays):
@@ -139,9 +158,10 @@ def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, cus
     col_idx = np.arange(as_panels(values).shape[2])[::stride]  # the true indices of the kept columns
     row_idx = np.arange(as_panels(values).shape[1])[::stride]
     layout, refs = _panel_axes(count, cols, titles, vspace=min(0.12, 0.4 / rows))
-    fig = go.Figure([go.Heatmap(z=np.where(np.isfinite(shown[i]), shown[i], np.nan),  # inf/NaN: blank cells
+    cells = shown.size
+    fig = go.Figure([go.Heatmap(z=compact(np.where(np.isfinite(shown[i]), shown[i], np.nan), cells),  # inf/NaN: blank
                                 x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], coloraxis="coloraxis",
-                                hovertemplate=hovertemplate, customdata=None if extra is None else extra[i])
+                                hovertemplate=hovertemplate, customdata=None if extra is None else compact(extra[i], cells))
                      for i in range(count)], layout=layout)
     fig.update_yaxes(autorange="reversed", dtick=1 if len(row_idx) <= 16 else None)  # row 0 on top, as printed
     fig.update_xaxes(dtick=1 if len(col_idx) <= 16 else None)  # whole indices, no half-way ticks

@@ -16,6 +16,7 @@ from .common import (
     _ordinal,
     _rows_layout,
     as_panels,
+    compact,
     limit_panels,
     panel_titles,
     symmetric_range,
@@ -24,7 +25,6 @@ from .common import (
 MAX_CUBE_POINTS = 20_000  # the 3-D view's markers: more make the browser crawl
 _MAX_BANDS = 1000  # up to this many groups the colour scale has one band per group id
 _TEXT_CELLS = 300  # a figure with at most this many cells also writes each cell's number
-_COMPACT_CELLS = 20_000  # above this many cells, hover data travel as float32 (7 digits)
 
 
 def _dim_names(kind, ndim):
@@ -40,11 +40,6 @@ def _stat_names(spec):
     if spec.uses_running_stats:
         return "running mean", "running var"
     return ("mean", "var") if spec.centers else ("mean", "mean square")
-
-
-def _compact(a, cells):
-    """Hover data as float32 when the figure is large (half the bytes), float64 otherwise."""
-    return np.asarray(a, dtype=np.float32 if cells > _COMPACT_CELLS else np.float64)
 
 
 def _group_colorscale(n_groups):
@@ -120,7 +115,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     n_bands = len(GROUP_COLORS) if many else e.n_groups
     mean_name, var_name = _stat_names(spec)
     # per cell: value, group, and its group's statistics (looked up by id, nothing computed)
-    custom = _compact(np.stack([values, ids, e.f.mean[ids], e.f.var[ids]], axis=-1), cells)
+    custom = compact(np.stack([values, ids, e.f.mean[ids], e.f.var[ids]], axis=-1), cells)
     rows, cols = _grid(kept, 4)
     panel_h = min(420, max(150, 28 * ids.shape[1]))
     gap, height = _rows_layout(rows, panel_h, gap_px=70, extra_px=160)
@@ -270,7 +265,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
                         colorscale=_group_colorscale(n_colors), cmin=-0.5, cmax=n_colors - 0.5,
                         opacity=1.0 if chosen else faint,
                         line=dict(width=1.5 if chosen and shown <= 2000 else 0, color="#1a1a1a")),
-            customdata=_compact(custom, shown),
+            customdata=compact(custom, shown),
             hovertemplate=(f"{names[0] or 'dim 0'} %{{z}}, {names[1] or 'dim 1'} %{{x}}, {names[2]} %{{y}}<br>"
                            f"value %{{customdata[0]:.6g}}<br>group %{{customdata[1]:.0f}}<br>"
                            f"group {mean_name} %{{customdata[2]:.6g}}<br>"
@@ -350,7 +345,7 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
         index = _index_template(shape, titles[k])
         for j, (name, a) in enumerate(shown):
             fig.add_trace(go.Heatmap(
-                z=_compact(a[k], cells), x=xs, y=ys, coloraxis="coloraxis", customdata=group_of[k],
+                z=compact(a[k], cells), x=xs, y=ys, coloraxis="coloraxis", customdata=group_of[k],
                 hovertemplate=f"{index}<br>{name}: %{{z:.6g}}<br>group %{{customdata}}<extra></extra>",
                 texttemplate="%{z:.2f}" if show_text else None, xgap=1 if cells <= 5000 else 0,
                 ygap=1 if cells <= 5000 else 0,

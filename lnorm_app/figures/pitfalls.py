@@ -15,6 +15,7 @@ from .common import (
     _heatmap_panels,
     _panel_axes,
     as_panels,
+    compact,
     limit_panels,
     panel_titles,
     symmetric_range,
@@ -50,8 +51,8 @@ def pitfall_differences(y_torch, rows, max_columns=200):
     labels = [pitfall_label(r.mistakes) for r in rows]
     zmin, zmax = symmetric_range(diffs)
     fig = go.Figure(go.Heatmap(
-        z=np.where(np.isfinite(diffs), diffs, np.nan), x=_element_labels(y_torch.shape, k), y=labels,
-        customdata=np.stack([outs, ref], axis=-1), colorscale=DIVERGING, zmin=zmin, zmax=zmax,
+        z=compact(np.where(np.isfinite(diffs), diffs, np.nan), diffs.size), x=_element_labels(y_torch.shape, k),
+        y=labels, customdata=compact(np.stack([outs, ref], axis=-1), diffs.size), colorscale=DIVERGING, zmin=zmin, zmax=zmax,
         colorbar=dict(title="mistake − torch"),
         texttemplate="%{z:.4f}" if k <= 12 else None,
         hovertemplate="%{y}<br>element %{x}<br>this mistake %{customdata[0]:.4f}<br>torch "
