@@ -33,6 +33,8 @@ PRESET_SHAPES = [(2, 3, 4), (4, 2, 3), (2, 5, 8), (2, 4, 3, 3), (8, 128, 512), (
 EXPLORER_VIEWS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
 COMPARE_DTYPES = ["float64", "float32", "float16", "bfloat16"]
 COMPARE_PARTS = ["output", "grad input", "grad weight", "grad bias"]
+PITFALLS_PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]
+PITFALLS_OPEN = ["open_unbiased", "open_std_under_sqrt", "open_whole_sample", "open_unbiased-std_under_sqrt"]
 TIMING_PLOTS = ["Time", "GB/s and the ceiling", "GPU against CPU", "All rows"]
 MAX_PASTE = 1000  # torch prints up to 1000 elements in full; above that it summarizes with "..."
 SMALL = 256  # most draws stay under this many elements, so that a run is fast
@@ -148,6 +150,9 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
         link.dtype = params["dtype"] = draw(st.sampled_from(COMPARE_DTYPES))
         params["part"] = draw(st.sampled_from(COMPARE_PARTS))
     elif page == "pitfalls":
+        params["part"] = draw(st.sampled_from(PITFALLS_PARTS))
+        if params["part"] == "Every mistake" and draw(st.booleans()):
+            params[draw(st.sampled_from(PITFALLS_OPEN))] = "true"  # one mistake's numbers open
         params["steps"] = str(draw(st.integers(1, 50)))
         if draw(st.booleans()) and x.numel() <= MAX_PASTE:
             y = torch_output(link)

@@ -116,32 +116,69 @@ def test_the_hand_computations_agree_with_the_forum_and_torch():
     assert _fmt(_pvariance(EXAMPLE)) == _fmt(torch_y) == ["-1.5194", "0.8530", "-0.2758", "0.9422"]
 
 
+PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]
+EVERY = "Every mistake"
+BATCH = "BatchNorm: train vs eval"
+
+
+def _open(mistakes):
+    """The link parameter that opens one mistake's expander."""
+    return {"open_" + "-".join(mistakes): "true"}
+
+
 def test_default_view():
     at = _app()
     assert not at.exception and not _errors(at)
     assert at.title[0].value == "Pitfalls"
     assert at.header[0].value == "Paste your tensor, paste the row you computed"  # the finder comes first
-    assert at.header[1].value == "Every mistake: LayerNorm((4,), eps=1e-05) on an input of shape (2, 3, 4)"
+    assert [t.label for t in at.tabs] == PARTS
     assert any("Paste the row you computed above" in i.value for i in at.info)
     # the worked example's link fills both boxes: the tensor and the row
     assert any("source=paste" in c.value and "paste=tensor" in c.value and "wrong=%5B0.9176" in c.value
                for c in at.caption)
+    titles = [f["layout"]["title"]["text"] for f in _figures(at)]
+    assert len(titles) == 2  # only the open tab is drawn
+    assert any(t.startswith("One group's arithmetic") for t in titles)  # the first row beside the forum's mistake
+    assert any(t.startswith("The groups of x[0, 0, 0]") for t in titles)
+    assert not at.expander and not at.code  # the other tabs are not drawn
+
+
+def test_every_mistake_tab():
+    at = _app(part=EVERY)
+    assert not at.exception and not _errors(at)
+    assert at.header[1].value == "Every mistake: LayerNorm((4,), eps=1e-05) on an input of shape (2, 3, 4)"
     x = _seeded((2, 3, 4))
     y = F.layer_norm(x, (4,), eps=EPS)
     torch_code = _code_with(at, f"{y[1, 2, 3].item():.4f}")  # torch's output under "Every mistake"
     assert f"{y[0, 0, 0].item():.4f}" in torch_code and f"{y[1, 2, 3].item():.4f}" in torch_code
     assert len(at.expander) == len(lc.MISTAKES) + 4  # each mistake alone, and four combinations
+    assert all(not e.children for e in at.expander)  # closed ones are drawn only when opened
+    titles = [f["layout"]["title"]["text"] for f in _figures(at)]
+    assert len(titles) == 1 and titles[0].startswith("Each mistake's output minus torch's")
+
+
+def test_opening_one_mistake_draws_only_its_numbers():
+    at = _app(part=EVERY, **_open(["unbiased"]))
+    assert not at.exception and not _errors(at)
+    opened = [e for e in at.expander if e.children]
+    assert len(opened) == 1 and opened[0].label.startswith("**n−1 in the variance")
+    x = _seeded((2, 3, 4))
+    wrong = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=True) + EPS)
+    assert f"{wrong[1, 2, 3].item():.4f}" in opened[0].code[0].value  # n - 1 under the root, as torch.var does
+
+
+def test_batchnorm_tab():
+    at = _app(part=BATCH)
+    assert not at.exception and not _errors(at)
     assert at.slider(key="steps").value == 5
     titles = [f["layout"]["title"]["text"] for f in _figures(at)]
-    assert any(t.startswith("Each mistake's output minus torch's") for t in titles)
+    assert len(titles) == 2
     assert any(t.startswith("Running statistics") for t in titles)
     assert any(t.startswith("eval output − train output") for t in titles)
-    assert any(t.startswith("One group's arithmetic") for t in titles)  # the first row beside the forum's mistake
-    assert any(t.startswith("The groups of x[0, 0, 0]") for t in titles)
 
 
 def test_the_worked_example_shows_the_stdev_combination_beside_torch():
-    at = _example()
+    at = _example(part=EVERY, **_open(["unbiased", "std_under_sqrt"]))
     assert not at.exception and not _errors(at)
     wrong = _fmt(_stdev_under_sqrt(EXAMPLE))
     right = _fmt(_pvariance(EXAMPLE))
@@ -303,7 +340,7 @@ def test_typing_the_row_and_pasting_the_tensor_in_the_page():
 
 
 def test_changing_the_steps_moves_the_running_statistics():
-    at = _app()
+    at = _app(part=BATCH)
     at.slider(key="steps").set_value(12).run()
     assert not at.exception and not _errors(at)
     running = [f for f in _figures(at) if f["layout"]["title"]["text"].startswith("Running statistics")][0]
@@ -312,7 +349,7 @@ def test_changing_the_steps_moves_the_running_statistics():
 
 
 def test_changing_the_layer_changes_the_pitfalls():
-    at = _app()
+    at = _app(part=EVERY)
     at.sidebar.selectbox(key="kind").set_value("RMSNorm").run()
     assert not at.exception and not _errors(at)
     assert at.header[1].value.startswith("Every mistake: RMSNorm((4,)")
@@ -322,15 +359,17 @@ def test_changing_the_layer_changes_the_pitfalls():
 
 
 def test_a_deep_link_opens_rmsnorm_with_its_steps():
-    at = _app(kind="RMSNorm", shape="2,5,8", steps="3")
+    at = _app(kind="RMSNorm", shape="2,5,8", part=EVERY)
     assert not at.exception and not _errors(at)
     assert at.header[1].value == "Every mistake: RMSNorm((8,), eps=None) on an input of shape (2, 5, 8)"
+    at = _app(kind="RMSNorm", shape="2,5,8", steps="3", part=BATCH)
+    assert not at.exception and not _errors(at)
     assert at.slider(key="steps").value == 3
     assert any("after 3 steps" in m.value for m in at.markdown)
 
 
 def test_a_one_dimensional_paste_explains_why_batchnorm_needs_two_dims():
-    at = _example()
+    at = _example(part=BATCH)
     assert any("BatchNorm needs a batch dim and a channel dim" in i.value for i in at.info)
 
 
@@ -348,7 +387,10 @@ def test_a_malformed_wrong_output_shows_an_error_and_the_page_goes_on(wrong, wor
     assert not at.exception
     errors = _errors(at)
     assert len(errors) == 1 and words in errors[0]
-    assert any("BatchNorm needs" in i.value for i in at.info)  # the section after it is still drawn
+    at.session_state["part"] = BATCH  # the rest of the page still works: its next tab
+    at.run()
+    assert not at.exception
+    assert any("BatchNorm needs" in i.value for i in at.info)
 
 
 def test_batchnorm_steps_match_torch_train_then_eval():
@@ -366,7 +408,7 @@ def test_batchnorm_steps_match_torch_train_then_eval():
         y_eval = bn(batch)
     diff = y_eval - y_train
 
-    at = _app(steps=str(steps))
+    at = _app(steps=str(steps), part=BATCH)
     assert not at.exception and not _errors(at)
     assert any(f"up to **{diff.abs().max().item():.4f}**" in m.value for m in at.markdown)
     codes = {c.value for c in at.code}
@@ -378,6 +420,6 @@ def test_batchnorm_steps_match_torch_train_then_eval():
 
 
 def test_a_large_tensor_shows_a_part_of_the_pitfalls_and_says_so():
-    at = _app(shape="1024, 1024", steps="1")
+    at = _app(shape="1024, 1024", part=EVERY)
     assert not at.exception and not _errors(at)
     assert any("this figure shows the first" in i.value and "of 1,048,576 elements" in i.value for i in at.info)

@@ -373,3 +373,32 @@ def test_pitfalls_finder_journey(server, page):
         expect(again.locator('[data-testid="stAlertContentError"]')).to_contain_text("row y[1, 0, :] of the output")
     finally:
         again.close()
+
+
+def test_pitfalls_every_mistake_opens_one_on_click_and_the_link_keeps_it(server, page):
+    """The "Every mistake" tab lists the mistakes closed (nothing inside is drawn); a click on one draws its
+    numbers, its line and its fix, and the link reopens the tab with that one open."""
+    open_page(page, server, "/pitfalls", "Pitfalls")
+    page.get_by_role("tab", name="Every mistake").click()
+    main = page.locator(MAIN)
+    expect(main).to_contain_text("Every mistake: LayerNorm((4,), eps=1e-05)")
+    settle(page)
+    boxes = page.locator('[data-testid="stExpander"]')
+    expect(boxes).to_have_count(10)
+    expect(page.locator('[data-testid="stExpanderDetails"] [data-testid="stCode"]')).to_have_count(0)
+    boxes.filter(has_text="std under the square root").first.locator("summary").click()
+    settle(page)
+    opened = page.locator('[data-testid="stExpanderDetails"]').filter(has_text="the line that does it")
+    expect(opened).to_have_count(1)
+    expect(opened).to_contain_text("np.sqrt(std + eps)")
+    expect(page).to_have_url(re.compile(r"[?&]open_std_under_sqrt=true"))
+    expect(page).to_have_url(re.compile(r"[?&]part=Every"))
+    assert_clean(page, server)
+
+    again = page.context.new_page()
+    try:
+        open_page(again, server, page.url.removeprefix(server.url), "Pitfalls")
+        expect(again.locator('[data-testid="stExpanderDetails"]').filter(has_text="the line that does it")) \
+            .to_contain_text("np.sqrt(std + eps)")
+    finally:
+        again.close()

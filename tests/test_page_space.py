@@ -90,7 +90,8 @@ def test_instancenorm_on_a_1d_input_says_what_torch_nn_says(page):
 def test_pitfalls_batchnorm_section_on_a_1d_input_says_what_torch_nn_says():
     """LayerNorm on (196,) is fine; the page's BatchNorm train vs eval section is refused in nn.BatchNorm1d's
     words, and the rest of the page is drawn."""
-    at = check_link_opens(_link("pitfalls", "layer", (196,), offset="1000000.0", dist="uniform"))
+    at = check_link_opens(_link("pitfalls", "layer", (196,), offset="1000000.0", dist="uniform",
+                                part="BatchNorm: train vs eval"))
     assert [shown(e.value) for e in at.error] == [
         "expected 2D or 3D input (got 1D input); BatchNorm takes (N, C, *) input"]
 

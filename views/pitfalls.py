@@ -26,6 +26,7 @@ EXAMPLE_ROW = "[0.9176, 0.7834, -0.0800, -1.6210]"
 MAX_STEPS = 50
 SHOWN_IN_LABEL = 8  # a mistake's output this small is printed in its heading
 MAX_CODE_LINES = 14  # a longer print scrolls
+PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]  # the page's tabs (link: part=...)
 
 COVERS = "the \"off by up to\" numbers are over every element"  # a figure shows a part: what covers all
 
@@ -154,6 +155,71 @@ def show_pooling(config, f):
     ui.chart(pooling_figure(p), "the group sizes above count every element")
 
 
+def mistake_details(result, r):
+    """One mistake's numbers beside torch's, the line that makes it and the fix."""
+    st.write(r.description[0].upper() + r.description[1:] + ".")
+    side_by_side([("this mistake's output", printed(r.y)), ("torch's output", printed(result.y_torch)),
+                  ("mistake − torch", printed(r.diff))])
+    show_lines("the line that does it", r.wrong_lines)
+    show_lines("the fix", r.fixes)
+
+
+@st.fragment
+def mistake_list(result):
+    """Every mistake as an expander; only an open one is drawn, and opening one reruns only this list."""
+    for r in result.rows:
+        label = plain(r.mistakes)
+        verdict = f"off by up to {r.max_abs:.4g}" if r.visible else "no change at 4 decimals here"
+        numbers = f" → `{printed(r.y)}`" if r.y.size <= SHOWN_IN_LABEL else ""
+        box = st.expander(f"**{label}**{numbers} · {verdict}", key=open_key(r.mistakes), on_change="rerun",
+                          bind="query-params")
+        if box.open:
+            with box:
+                mistake_details(result, r)
+
+
+def open_key(mistakes):
+    """The key (and link parameter) of one mistake's expander: 'open_unbiased-eps_outside_sqrt'."""
+    return "open_" + "-".join(mistakes)
+
+
+def every_mistake(result):
+    st.header(f"Every mistake: {result.spec.label()} on an input of shape {tuple(result.x.shape)}")
+    side_by_side([("the input", printed(result.x)), ("torch's output (the right answer)", printed(result.y_torch))])
+    ui.chart(figures.pitfall_differences(result.y_torch, result.rows), COVERS)
+    st.write("Each mistake, alone and in the combinations people make; open one for its numbers, the line of code "
+             "that makes it and the fix. A mistake that changes the output by less than 0.00005 cannot show in a "
+             "print with 4 decimals.")
+    mistake_list(result)
+
+
+def batch_section(config, x):
+    st.header("BatchNorm: train vs eval")
+    st.write("In training, BatchNorm normalizes with the batch's own mean and biased variance, and moves its "
+             "running_mean and running_var (unbiased: divided by n − 1) a momentum step towards them; in eval it "
+             "normalizes with those running statistics instead. Step through training batches and watch.")
+    if config.source == "paste" and x.ndim < 2:
+        st.info(f"BatchNorm needs a batch dim and a channel dim, (N, C, ...); the pasted tensor has shape "
+                f"{tuple(x.shape)}. Paste a 2-D tensor, or choose Source: random, to step through batches.",
+                icon=":material/info:")
+        return
+    steps = st.slider("Training steps", 1, MAX_STEPS, 5, key="steps", bind="query-params",
+                      help="each step is one forward of nn.BatchNorm in train mode on a new seeded batch")
+    bn_config = dataclasses.replace(config, shape=tuple(x.shape)) if config.source == "paste" else config
+    with ui.user_errors(stop=False):
+        s = batch_steps(bn_config, steps)
+        st.caption(f"Batches of shape {tuple(s.batches[0].shape)}, drawn like the sidebar's input: batch k is "
+                   f"seeded with seed + 100 + k. momentum={s.spec.momentum}, eps={s.spec.eps:g}. Set the sidebar's "
+                   "Offset and Scale to watch the buffers move away from torch's initial 0 and 1.")
+        ui.chart(figures.running_stats_figure(s.running_mean, s.running_var), COVERS)
+        st.write(f"On the last batch, the eval output differs from the train output by up to "
+                 f"**{s.max_abs_diff:.4f}**: eval uses the running statistics, which after {steps} "
+                 f"step{'s' if steps != 1 else ''} are not yet this batch's own.")
+        side_by_side([("train output (model.train())", printed(s.y_train)),
+                      ("eval output (model.eval())", printed(s.y_eval)), ("eval − train", printed(s.diff))])
+        ui.chart(figures.train_eval_figure(s.diff), COVERS)
+
+
 st.title("Pitfalls")
 st.write("You computed a normalization by hand and your numbers are not torch's? Paste the tensor and the row "
          "you computed: the page says whether the row is right, which mistake gives it, the line that does it and "
@@ -174,58 +240,26 @@ st.caption(f"For example, [a torch.randn(2, 3, 4) and one row computed with stat
            "square root, as in the forum question. The layer is the one chosen in the sidebar.")
 
 with ui.user_errors():
-    result = pitfalls(config)
     e = explore(config)
 ui.warn_nonfinite(e.nonfinite_note)
 if config.source == "random":
     st.caption(f"No tensor pasted: the sidebar's seeded draw of shape {tuple(e.x.shape)} stands in for yours.")
+ui.show_problems(ui.check_link({"part": PARTS}, {}))
 
-found = None
-with ui.user_errors(stop=False):
-    found = finder(config, wrong_text)
-if found is not None:
-    show_verdict(found, e.spec)
-    show_steps(found)
-    show_pooling(config, found)
-
-st.header(f"Every mistake: {result.spec.label()} on an input of shape {tuple(result.x.shape)}")
-side_by_side([("the input", printed(result.x)), ("torch's output (the right answer)", printed(result.y_torch))])
-ui.chart(figures.pitfall_differences(result.y_torch, result.rows), COVERS)
-st.write("Each mistake, alone and in the combinations people make; open one for its numbers, the line of code "
-         "that makes it and the fix. A mistake that changes the output by less than 0.00005 cannot show in a "
-         "print with 4 decimals.")
-for r in result.rows:
-    label = plain(r.mistakes)
-    verdict = f"off by up to {r.max_abs:.4g}" if r.visible else "no change at 4 decimals here"
-    numbers = f" → `{printed(r.y)}`" if r.y.size <= SHOWN_IN_LABEL else ""
-    with st.expander(f"**{label}**{numbers} · {verdict}"):
-        st.write(r.description[0].upper() + r.description[1:] + ".")
-        side_by_side([("this mistake's output", printed(r.y)), ("torch's output", printed(result.y_torch)),
-                      ("mistake − torch", printed(r.diff))])
-        show_lines("the line that does it", r.wrong_lines)
-        show_lines("the fix", r.fixes)
-
-st.header("BatchNorm: train vs eval")
-st.write("In training, BatchNorm normalizes with the batch's own mean and biased variance, and moves its "
-         "running_mean and running_var (unbiased: divided by n − 1) a momentum step towards them; in eval it "
-         "normalizes with those running statistics instead. Step through training batches and watch.")
-if config.source == "paste" and result.x.ndim < 2:
-    st.info(f"BatchNorm needs a batch dim and a channel dim, (N, C, ...); the pasted tensor has shape "
-            f"{tuple(result.x.shape)}. Paste a 2-D tensor, or choose Source: random, to step through batches.",
-            icon=":material/info:")
-else:
-    steps = st.slider("Training steps", 1, MAX_STEPS, 5, key="steps", bind="query-params",
-                      help="each step is one forward of nn.BatchNorm in train mode on a new seeded batch")
-    bn_config = dataclasses.replace(config, shape=tuple(result.x.shape)) if config.source == "paste" else config
-    with ui.user_errors(stop=False):
-        s = batch_steps(bn_config, steps)
-        st.caption(f"Batches of shape {tuple(s.batches[0].shape)}, drawn like the sidebar's input: batch k is "
-                   f"seeded with seed + 100 + k. momentum={s.spec.momentum}, eps={s.spec.eps:g}. Set the sidebar's "
-                   "Offset and Scale to watch the buffers move away from torch's initial 0 and 1.")
-        ui.chart(figures.running_stats_figure(s.running_mean, s.running_var), COVERS)
-        st.write(f"On the last batch, the eval output differs from the train output by up to "
-                 f"**{s.max_abs_diff:.4f}**: eval uses the running statistics, which after {steps} "
-                 f"step{'s' if steps != 1 else ''} are not yet this batch's own.")
-        side_by_side([("train output (model.train())", printed(s.y_train)),
-                      ("eval output (model.eval())", printed(s.y_eval)), ("eval − train", printed(s.diff))])
-        ui.chart(figures.train_eval_figure(s.diff), COVERS)
+# only the open tab is computed and drawn: the page opens on the finder
+row_tab, every_tab, batch_tab = st.tabs(PARTS, key="part", bind="query-params")
+if row_tab.open:
+    with row_tab:
+        found = None
+        with ui.user_errors(stop=False):
+            found = finder(config, wrong_text)
+        if found is not None:
+            show_verdict(found, e.spec)
+            show_steps(found)
+            show_pooling(config, found)
+if every_tab.open:
+    with every_tab, ui.user_errors():
+        every_mistake(pitfalls(config))
+if batch_tab.open:
+    with batch_tab:
+        batch_section(config, e.x)
