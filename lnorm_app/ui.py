@@ -339,6 +339,15 @@ def chart(fig, whole):
         st.info(f"Large tensor: this figure shows {note_of(fig)}; {whole}.", icon=":material/zoom_out:")
 
 
+def lazy_expander(label, key):
+    """An expander whose contents the page draws only while it is open: `if box.open: with box: ...`.
+
+    Opening or closing it reruns the script (or the fragment it sits in); the link keeps it open
+    (key=true), so a shared link reopens the same view.
+    """
+    return st.expander(label, key=key, on_change="rerun", bind="query-params")
+
+
 def warn_nonfinite(note):
     """Where the input holds NaN or inf, say how it propagates: its whole group is poisoned."""
     if note:

@@ -27,9 +27,18 @@ def _errors(at):
 
 
 def _rows(at):
-    """The comparison table as {part: row}."""
-    df = at.table[0].value
-    return {row["part"]: row for row in df.to_dict("records")}
+    """The comparison table (Markdown) as {part: row}, its numbers read back as floats."""
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| part |")]
+    lines = table.splitlines()
+    head = [h.strip() for h in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        row = dict(zip(head, (v.strip() for v in line.strip().strip("|").split("|"))))
+        for key in ("max abs error", "max rel error", "max ULPs"):
+            row[key] = float(row[key])
+        row["result"] = row["result"].strip("*")
+        rows[row["part"]] = row
+    return rows
 
 
 def _figures(at):

@@ -7,6 +7,7 @@ implementation): a second or two. No test asserts a time.
 """
 
 import csv
+import math
 import json
 import threading
 from pathlib import Path
@@ -329,3 +330,21 @@ def test_the_run_button_waits_for_a_layer_and_an_implementation():
     at.run()
     assert at.button(key="run").disabled
     assert RUN_KEY not in at.session_state
+
+
+def test_the_shapes_expander_draws_its_table_only_when_open():
+    """Closed (the page's first view), nothing inside is drawn: no data grid for the browser to load; a link
+    with shapes_open=true opens it on the shapes torch would be given for the chosen sizes."""
+    at = _app()
+    assert not at.exception
+    (box,) = [e for e in at.expander if e.label.startswith("The shapes timed")]
+    assert not box.children and not at.dataframe
+    at = _app(shapes_open="true", kinds=["LayerNorm", "GroupNorm"])
+    (box,) = [e for e in at.expander if e.label.startswith("The shapes timed")]
+    table = box.dataframe[0].value
+    assert list(table.columns) == ["elements", "LayerNorm", "GroupNorm"]
+    for row in table.itertuples(index=False):
+        n = int(row.elements.split(" ")[0].replace(",", ""))
+        for shape in (row.LayerNorm, row.GroupNorm):  # each shape holds exactly the row's elements
+            dims = [int(d) for d in shape.strip("()").split(",") if d.strip()]
+            assert math.prod(dims) == n, (shape, n)

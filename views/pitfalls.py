@@ -171,8 +171,7 @@ def mistake_list(result):
         label = plain(r.mistakes)
         verdict = f"off by up to {r.max_abs:.4g}" if r.visible else "no change at 4 decimals here"
         numbers = f" → `{printed(r.y)}`" if r.y.size <= SHOWN_IN_LABEL else ""
-        box = st.expander(f"**{label}**{numbers} · {verdict}", key=open_key(r.mistakes), on_change="rerun",
-                          bind="query-params")
+        box = ui.lazy_expander(f"**{label}**{numbers} · {verdict}", open_key(r.mistakes))
         if box.open:
             with box:
                 mistake_details(result, r)

@@ -41,7 +41,7 @@ def sidebar_upload():
     sb = st.sidebar
     sb.header("Your own report")
     sb.write("On a machine with lnorm checked out (a GPU one, to see your GPU), run:")
-    sb.code(tv.GPU_COMMAND, language="bash", wrap_lines=True)
+    sb.markdown(f"`{tv.GPU_COMMAND}`")  # inline: a code block would load a 1.5 MB highlighter for one line
     sb.write("and upload the file: it is plotted beside the recording and the published GPU rows, in your "
              "session only.")
     upload = sb.file_uploader("Timing report (.json)", type=["json"], key="upload",
@@ -160,9 +160,10 @@ def gpu_tab(sources, kinds):
     st.caption("A GPU's share is of its datasheet bandwidth; a CPU has no datasheet number in the reports, so its "
                "share is of a plain copy it measured at the same size. The two denominators differ: read each "
                "curve against its own.")
-    with st.expander("Where the published numbers come from"):
-        st.dataframe(tg.source_rows(), hide_index=True, column_config=LINK)
-        st.caption("The file and its licences: data/gpu/README.md. lnorm reads only the time (and size, dtype, "
+    box = ui.lazy_expander("Where the published numbers come from", "sources_open")
+    if box.open:
+        box.dataframe(tg.source_rows(), hide_index=True, column_config=LINK)
+        box.caption("The file and its licences: data/gpu/README.md. lnorm reads only the time (and size, dtype, "
                    "GPU, pass) of each row and recomputes bytes, GB/s and % of peak itself.")
 
 
@@ -331,12 +332,14 @@ def run_section(here, recorded):
         st.caption(f"{len(sizes)} sizes from {tv.size_text(sizes[0])} to {tv.size_text(sizes[-1])} elements: "
                    f"{count} measurements × {tr.PAGE_REPEATS} repeats, a copy and each layer with each "
                    "implementation at every size.")
-        with st.expander("The shapes timed, and what each implementation is"):
-            if kinds:
-                st.dataframe(tr.shapes_table(kinds, sizes), hide_index=True)
-            st.markdown("\n".join(f"- **{i}**: {timing.IMPL_DESCRIPTIONS[i]}" for i in tr.PAGE_IMPLS + ("copy",)))
-            st.caption("torch.compile is timed only from the command line (`python -m lnorm_core.timing --impls "
-                       "compiled`): its compile takes seconds and memory per shape.")
+        box = ui.lazy_expander("The shapes timed, and what each implementation is", "shapes_open")
+        if box.open:  # a closed one draws nothing: no data grid to load on opening the page
+            with box:
+                if kinds:
+                    st.dataframe(tr.shapes_table(kinds, sizes), hide_index=True)
+                st.markdown("\n".join(f"- **{i}**: {timing.IMPL_DESCRIPTIONS[i]}" for i in tr.PAGE_IMPLS + ("copy",)))
+                st.caption("torch.compile is timed only from the command line (`python -m lnorm_core.timing "
+                           "--impls compiled`): its compile takes seconds and memory per shape.")
         ready = bool(kinds and impls and devices)
         if st.button("Run", type="primary", icon=":material/play_arrow:", disabled=not ready, key="run",
                      help=None if ready else "pick at least one layer, implementation and device"):
