@@ -6,6 +6,7 @@ tabs render lazily: the view query parameter picks which one runs.
 
 import base64
 import json
+import math
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import element_tree
 
 import lnorm_core as lc
+from lnorm_app import figures
 
 TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
 
@@ -145,7 +147,9 @@ def test_the_largest_preset_shows_a_part_and_says_so():
     at.sidebar.selectbox(key="preset").set_value("the largest (1024, 1024)").run()
     assert not at.exception and not _errors(at)
     assert "on (1024, 1024): 1024 groups of 1024 elements each" in _text(at)
-    assert any("shows every 3rd row and column" in i.value for i in at.info)
+    # the smallest stride whose view fits the cell budget: 1024 / 5 -> 205 x 205 = 42,025 cells is over 40,000
+    stride = next(k for k in range(1, 1024) if math.ceil(1024 / k) ** 2 <= figures.MAX_CELLS)
+    assert stride == 6 and any(f"shows every {stride}th row and column" in i.value for i in at.info)
 
 
 def test_same_pooling_on_a_large_tensor_says_it_was_not_searched():

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lnorm_app import figures, ui
-from lnorm_app.models.explorer import EQUIVALENTS_MAX_ELEMENTS, explore
+from lnorm_app.models.explorer import EQUIVALENTS_MAX_ELEMENTS, explore, same_pooling
 from lnorm_app.models.refusals import refusal_for
 from lnorm_app.reproduce import (
     FIRST_GROUPS,
@@ -99,19 +99,20 @@ if same_tab.open:
         st.write("Other layers that pool exactly the same elements on this input (or on a reshape of it), and "
                  "when their output is the same: without affine, with affine, in eval mode. The numbers are "
                  "computed on this input, with the random weight and bias the sidebar's 'random' would draw.")
-        if e.equivalence_note:
-            st.info(e.equivalence_note, icon=":material/info:")
-        if e.claim:
-            title, lines = e.claim
+        same = same_pooling(config)
+        if same.note:
+            st.info(same.note, icon=":material/info:")
+        if same.claim:
+            title, lines = same.claim
             with st.container(border=True):
                 st.markdown(f"**{title}**")
                 st.markdown("\n".join(f"- {line}" for line in lines))
-        if not e.equivalents_searched:
+        if not same.searched:
             st.info(f"The search for other layers runs on inputs of up to {EQUIVALENTS_MAX_ELEMENTS:,} elements "
                     "and 5 dims; try a smaller shape.", icon=":material/info:")
-        elif not e.equivalents:
+        elif not same.equivalents:
             st.write("No other layer pools these elements the same way.")
-        for eq in e.equivalents:
+        for eq in same.equivalents:
             st.markdown(f"**`{module_code(eq.spec, eq.shape, short=True)}` on `{eq.how}`** {eq.shape}: "
                         f"{same_pooling_verdict(eq)}")
             st.markdown("\n".join(f"- {c}" for c in eq.pair.conditions))

@@ -24,12 +24,6 @@ class Exploration:
     n_groups, group_size, caption: the pooling in words.
     out_mean, out_var: per group, the mean and biased variance of x_hat; expected_var:
     what it must be, v / (v + eps) (for RMSNorm the mean square, ms / (ms + eps)).
-    equivalents: configurations that pool the same elements (searched only up to
-    EQUIVALENTS_MAX_ELEMENTS elements and 5 dims; equivalents_searched says whether it was),
-    each with its LayerPair (eq.pair): when the outputs agree, with numbers on x.
-    equivalence_note: what the list assumes of this layer, in words ("" when nothing).
-    claim: "LayerNorm is InstanceNorm?" answered on this input, (title, lines), for a 3-D or
-    4-D input to LayerNorm or InstanceNorm (None otherwise).
     max_mean_deviation: max |out_mean| over the groups (None where the mean is not removed:
     RMSNorm, or eval with running statistics). max_var_deviation: max |out_var - expected_var|
     (None in eval with running statistics). check_note: what the check means here, in words.
@@ -46,13 +40,27 @@ class Exploration:
     out_mean: np.ndarray
     out_var: np.ndarray
     expected_var: np.ndarray
-    equivalents: list = field(default_factory=list)
-    equivalents_searched: bool = True
     max_mean_deviation: float = None
     max_var_deviation: float = None
     check_note: str = ""
     nonfinite_note: str = ""
-    equivalence_note: str = ""
+
+
+@dataclass
+class SamePooling:
+    """The Explorer's "Same pooling" tab for one Config: computed only when the tab is open.
+
+    equivalents: configurations that pool the same elements (searched only up to
+    EQUIVALENTS_MAX_ELEMENTS elements and 5 dims; searched says whether it was), each with its
+    LayerPair (eq.pair): when the outputs agree, with numbers on x.
+    note: what the list assumes of this layer, in words ("" when nothing).
+    claim: "LayerNorm is InstanceNorm?" answered on this input, (title, lines), for a 3-D or
+    4-D input to LayerNorm or InstanceNorm (None otherwise).
+    """
+
+    equivalents: list = field(default_factory=list)
+    searched: bool = True
+    note: str = ""
     claim: tuple = None
 
 
@@ -83,16 +91,29 @@ def _explore(config):
     )
     if spec.uses_running_stats:
         caption += " (eval mode: normalized with the running statistics, torch's initial 0 and 1)"
+    mean_dev, var_dev, note = _check(spec, out_mean, out_var, expected)
+    return Exploration(spec, x, weight, bias, f, n_groups, size, caption, out_mean, out_var, expected,
+                       max_mean_deviation=mean_dev, max_var_deviation=var_dev, check_note=note,
+                       nonfinite_note=nonfinite_note(x, f))
+
+
+_same_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
+
+
+def same_pooling(config):
+    """The SamePooling of config (cached): the layers that pool alike, searched on small inputs only."""
+    return _same_cache.get_or_compute(("same",) + config.key(), lambda: _same_pooling(config))
+
+
+def _same_pooling(config):
+    e = explore(config)
+    spec, x, shape = e.spec, e.x, e.x.shape
     searched = len(shape) <= 5 and x.size <= EQUIVALENTS_MAX_ELEMENTS
     eq = equivalents(spec, shape, x=x, seed=config.seed) if searched else []
-    mean_dev, var_dev, note = _check(spec, out_mean, out_var, expected)
     claim = None
     if searched and spec.kind in ("layer", "instance") and len(shape) in (3, 4):
         claim = claim_text(layernorm_vs_instancenorm(x, seed=config.seed, eps=spec.eps))
-    return Exploration(spec, x, weight, bias, f, n_groups, size, caption, out_mean, out_var, expected, eq,
-                       equivalents_searched=searched, max_mean_deviation=mean_dev, max_var_deviation=var_dev,
-                       check_note=note, nonfinite_note=nonfinite_note(x, f),
-                       equivalence_note=_equivalence_note(spec, shape), claim=claim)
+    return SamePooling(eq, searched, _equivalence_note(spec, shape), claim)
 
 
 def _equivalence_note(spec, shape):
