@@ -10,12 +10,16 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
 # the most heatmap cells (or points) one figure sends to the browser: 200 x 200 of one panel, about 5 px
 # a cell across the page; more cells are more bytes on the websocket and more time to draw, not more to see
 MAX_CELLS = 40_000
 COMPACT_CELLS = 2_000  # above this many cells, numbers travel as float32 (7 digits: more than any hover prints)
-DIVERGING = "RdBu_r"  # one diverging scale for input, output and differences, centred on 0
+# colour scales as lists, not names: a figure built without validation goes to plotly.js as it is, and
+# plotly.js knows no "RdBu_r" (plotly.py expands the names it adds when it validates)
+DIVERGING = get_colorscale("RdBu_r")  # one diverging scale for input, output and differences, centred on 0
+SEQUENTIAL = get_colorscale("Viridis")
 GROUP_COLORS = [  # qualitative: neighbouring groups must look different
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 ]
@@ -64,6 +68,25 @@ def limit_panels(panels, max_cells=MAX_CELLS, max_panels=12):
     if stride > 1:
         notes.append(f"one row and column in every {stride}")
     return shown, stride, ", ".join(notes)
+
+
+def figure(traces, layout):
+    """A Figure of trace dicts (each with its "type") and a layout dict, built without plotly's validation.
+
+    Validating every property on assignment is ~10 ms a figure, most of a page's rerun; these
+    builders' output is validated instead by the tests (tests/test_figures_space.py), over the
+    whole space of shapes and values, with go.Figure(fig.to_dict()) and to_json(validate=True).
+    """
+    return go.Figure(data=[_drop_none(t) for t in traces], layout=_drop_none(layout), _validate=False)
+
+
+def _drop_none(value):
+    """A dict without its None values, at every depth (None means "plotly's default", as it does validated)."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
 
 
 def compact(a, cells):
@@ -137,7 +160,8 @@ def _panel_axes(count, cols, titles=None, hspace=0.06, vspace=0.12):
         if titles:
             annotations.append(dict(text=titles[i], x=x0 + w / 2, y=y1, xref="paper", yref="paper",
                                     xanchor="center", yanchor="bottom", showarrow=False))
-    layout["annotations"] = annotations
+    if annotations:
+        layout["annotations"] = annotations
     return layout, refs
 
 
@@ -159,17 +183,21 @@ def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, cus
     row_idx = np.arange(as_panels(values).shape[1])[::stride]
     layout, refs = _panel_axes(count, cols, titles, vspace=min(0.12, 0.4 / rows))
     cells = shown.size
-    fig = go.Figure([go.Heatmap(z=compact(np.where(np.isfinite(shown[i]), shown[i], np.nan), cells),  # inf/NaN: blank
-                                x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], coloraxis="coloraxis",
-                                hovertemplate=hovertemplate, customdata=None if extra is None else compact(extra[i], cells))
-                     for i in range(count)], layout=layout)
-    fig.update_yaxes(autorange="reversed", dtick=1 if len(row_idx) <= 16 else None)  # row 0 on top, as printed
-    fig.update_xaxes(dtick=1 if len(col_idx) <= 16 else None)  # whole indices, no half-way ticks
-    fig.update_layout(
-        title=title + (f" — showing {note}" if note else ""),
+    traces = [dict(type="heatmap", z=compact(np.where(np.isfinite(shown[i]), shown[i], np.nan), cells),  # inf/NaN
+                   x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], coloraxis="coloraxis",  # : blank
+                   hovertemplate=hovertemplate, customdata=None if extra is None else compact(extra[i], cells))
+              for i in range(count)]
+    for name, axis in layout.items():
+        if name.startswith("yaxis"):
+            axis.update(autorange="reversed", dtick=1 if len(row_idx) <= 16 else None)  # row 0 on top, as printed
+        elif name.startswith("xaxis"):
+            axis.update(dtick=1 if len(col_idx) <= 16 else None)  # whole indices, no half-way ticks
+    layout.update(
+        title=dict(text=title + (f" — showing {note}" if note else "")),
         meta={"note": note},
-        coloraxis=dict(colorbar=dict(title=colorbar_title), **coloraxis),
+        coloraxis=dict(colorbar=dict(title=dict(text=colorbar_title)), **coloraxis),
         height=min(900, 140 + 260 * rows) if len(shape) > 1 else 220,
         margin=dict(t=80, b=40),
     )
+    fig = figure(traces, layout)
     return fig

@@ -18,6 +18,7 @@ from .common import (
     _rows_layout,
     as_panels,
     compact,
+    figure,
     limit_panels,
     panel_titles,
     symmetric_range,
@@ -128,8 +129,8 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     row_title, col_title = _axis_titles(spec, shape)
     for k, (xref, yref) in enumerate(refs):
         xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
-        yaxis.update(autorange="reversed", title=row_title if k % cols == 0 else None)
-        xaxis.update(title=col_title if k + cols >= kept else None)  # under the lowest panel of each column
+        yaxis.update(autorange="reversed", title=dict(text=row_title) if k % cols == 0 else None)
+        xaxis.update(title=dict(text=col_title) if k + cols >= kept else None)  # under the lowest panel of each column
         if len(ys) <= _TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
             yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
         if len(xs) <= _TICK_CELLS:
@@ -140,8 +141,8 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
         hover = (f"{_index_template(shape, titles[k])}<br>value %{{customdata[0]:.6g}}<br>"
                  f"group %{{customdata[1]:.0f}}<br>group {mean_name} %{{customdata[2]:.6g}}<br>"
                  f"group {var_name} %{{customdata[3]:.6g}}<extra></extra>")
-        traces.append(go.Heatmap(
-            z=z[k], x=xs, y=ys, xaxis=refs[k][0], yaxis=refs[k][1],
+        traces.append(dict(
+            type="heatmap", z=z[k], x=xs, y=ys, xaxis=refs[k][0], yaxis=refs[k][1],
             customdata=custom[k], hovertemplate=hover, zmin=-0.5, zmax=n_bands - 0.5,
             colorscale=_group_colorscale(n_bands), xgap=1 if cells <= 5000 else 0, ygap=1 if cells <= 5000 else 0,
             showscale=k == 0 and not many and n_bands <= 12,  # a key of 10 colours for 1000s of ids misleads
@@ -155,7 +156,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     if note:
         title += f"<br><sup>showing {note}</sup>"
     layout.update(title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50))
-    return go.Figure(traces, layout=layout)
+    return figure(traces, layout)
 
 
 def _cube_shape(shape):

@@ -16,6 +16,7 @@ from .common import (
     _panel_axes,
     as_panels,
     compact,
+    figure,
     limit_panels,
     panel_titles,
     symmetric_range,
@@ -146,19 +147,18 @@ def steps_table(rows, wrong_title):
         [r.wrong_label for r in rows], [r.wrong_numbers for r in rows],
     ]
     header = ["step", "the layer computes", "its numbers", f"{wrong_title} computes", "its numbers"]
-    fig = go.Figure(go.Table(
-        columnwidth=[1.1, 2.0, 2.3, 2.0, 2.3],
-        header=dict(values=[f"<b>{h}</b>" for h in header], fill_color="#e8eef6", align="left",
+    table = dict(
+        type="table", columnwidth=[1.1, 2.0, 2.3, 2.0, 2.3],
+        header=dict(values=[f"<b>{h}</b>" for h in header], fill=dict(color="#e8eef6"), align="left",
                     font=dict(size=13)),
-        cells=dict(values=columns, fill_color=[fills] * len(columns), align="left", font=dict(size=12),
+        cells=dict(values=columns, fill=dict(color=[fills] * len(columns)), align="left", font=dict(size=12),
                    height=26),
-    ))
+    )
     first = [r for r in rows if r.status == "first"]
-    fig.update_layout(title="One group's arithmetic, the layer's beside " + wrong_title
-                      + (f": they part at {STEP_NAMES.get(first[0].step, first[0].step)[2:]}" if first else
-                         ": every number agrees"),
-                      height=110 + 34 * len(rows), margin=dict(l=10, r=10, t=50, b=10))
-    return fig
+    title = "One group's arithmetic, the layer's beside " + wrong_title + (
+        f": they part at {STEP_NAMES.get(first[0].step, first[0].step)[2:]}" if first else ": every number agrees")
+    return figure([table], dict(title=dict(text=title), height=110 + 34 * len(rows),
+                                margin=dict(l=10, r=10, t=50, b=10)))
 
 
 POOL_COLORS = ["#eeeeee", "#4e79a7", "#e15759", "#f28e2b"]  # elsewhere, both, only the layer's, only the other's
@@ -195,22 +195,26 @@ def pooling_figure(p, max_cells=MAX_CELLS, max_panels=6):
     traces = []
     for i in range(count):
         custom = np.stack([ids_a[i], ids_b[i]], axis=-1)
-        labels = np.char.add(np.char.add(ids_a[i].astype(str), " · "), ids_b[i].astype(str)) if text else None
-        traces.append(go.Heatmap(
-            z=shown[i], x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], customdata=custom,
+        labels = np.char.add(np.char.add(ids_a[i].astype(str), " · "), ids_b[i].astype(str)).tolist() if text else None
+        traces.append(dict(
+            type="heatmap", z=shown[i], x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], customdata=custom,
             zmin=-0.5, zmax=3.5, colorscale=scale, showscale=i == 0, xgap=2 if text else 0, ygap=2 if text else 0,
             colorbar=dict(tickvals=[0, 1, 2, 3], ticktext=names, len=0.9),
             text=labels, texttemplate="%{text}" if text else None,
             hovertemplate=f"row %{{y}}, column %{{x}}<br>group %{{customdata[0]}} of {p.layer_name}<br>"
                           f"group %{{customdata[1]}} of {p.other_name}<extra></extra>"))
-    fig = go.Figure(traces, layout=layout)
-    fig.update_yaxes(autorange="reversed", dtick=1 if len(row_idx) <= 16 else None)
-    fig.update_xaxes(dtick=1 if len(col_idx) <= 16 else None)
+    for name, axis in layout.items():
+        if name.startswith("yaxis"):
+            axis.update(autorange="reversed", dtick=1 if len(row_idx) <= 16 else None)
+        elif name.startswith("xaxis"):
+            axis.update(dtick=1 if len(col_idx) <= 16 else None)
     focus = "x[" + ", ".join(str(i) for i in p.focus) + "]"
     subtitle = (f"each cell: its group number in {p.layer_name} · in {p.other_name}" if text else "")
-    fig.update_layout(
-        title=f"The groups of {focus}: {p.layer_name} pools {p.layer_group}, {p.other_name} {p.other_group}"
-              + (f"<br><sup>{subtitle}</sup>" if subtitle else "") + (f"<br><sup>showing {note}</sup>" if note else ""),
+    layout.update(
+        title=dict(text=f"The groups of {focus}: {p.layer_name} pools {p.layer_group}, {p.other_name} "
+                        f"{p.other_group}" + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
+                        + (f"<br><sup>showing {note}</sup>" if note else "")),
         meta={"note": note}, height=min(900, 170 + 220 * math.ceil(count / cols)),
         margin=dict(t=100, b=40, l=40, r=20))
+    fig = figure(traces, layout)
     return fig
