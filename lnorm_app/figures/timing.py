@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 
 from lnorm_core import CLASS_NAMES
 
+from .common import figure
+
 IMPL_COLORS = {"native": "#4e79a7", "manual": "#f28e2b", "manual_var_mean": "#e15759", "numpy": "#59a14f",
                "compiled": "#b07aa1", "copy": "#7f7f7f"}
 KIND_COLORS = {"layer": "#4e79a7", "rms": "#f28e2b", "batch": "#59a14f", "instance": "#b07aa1", "group": "#e15759",
@@ -33,11 +35,11 @@ def _line_groups(lines):
     return {k: _SOURCE_DASHES[i % len(_SOURCE_DASHES)] for i, k in enumerate(keys)}
 
 
-def _size_axis(fig, sizes):
-    """The x axis of every timing figure: elements per tensor, log, a tick at each size measured (2^k)."""
+def _size_axis(sizes):
+    """The x axis of every timing figure (a layout dict): elements per tensor, log, a tick at each size measured."""
     ticks = sorted(set(int(n) for n in sizes))
-    fig.update_xaxes(type="log", title="elements per tensor (log scale)", tickvals=ticks,
-                     ticktext=[f"2<sup>{n.bit_length() - 1}</sup>" if n & (n - 1) == 0 else f"{n:,}" for n in ticks])
+    return dict(type="log", title=dict(text="elements per tensor (log scale)"), tickvals=ticks,
+                ticktext=[f"2<sup>{n.bit_length() - 1}</sup>" if n & (n - 1) == 0 else f"{n:,}" for n in ticks])
 
 
 def _style(lines):
@@ -68,12 +70,14 @@ def _style(lines):
     return styles, how
 
 
-def _series_traces(fig, lines, hover_value, flagged=()):
-    """One Scatter per Series: x its sizes, y its values as given, bars from the fastest to the slowest repeat.
+def _series_traces(lines, hover_value, flagged=()):
+    """(traces, how to read them): one scatter per Series, as dicts: x its sizes, y its values as given, bars
+    from the fastest to the slowest repeat.
 
     flagged: (device, kind, impl, numel) of measurements to ring in red (the run's doubtful ones).
     """
     styles, how = _style(lines)
+    traces = []
     for s in lines:
         st = styles[id(s)]
         group = f"{s.device} · {s.source}"
@@ -85,22 +89,22 @@ def _series_traces(fig, lines, hover_value, flagged=()):
                          array=[np.nan if hi is None or v is None else hi - v for hi, v in zip(s.highs, s.values)],
                          arrayminus=[np.nan if lo is None or v is None else v - lo for lo, v in zip(s.lows, s.values)])
         ring = [(s.device, s.kind, s.impl, n) in flagged for n in s.sizes]
-        fig.add_trace(go.Scatter(
-            x=list(s.sizes), y=values, name=st["name"], error_y=error,
-            mode="lines+markers", legendgroup=group, legendgrouptitle_text=group,
+        traces.append(dict(
+            type="scatter", x=list(s.sizes), y=values, name=st["name"], error_y=error,
+            mode="lines+markers", legendgroup=group, legendgrouptitle=dict(text=group),
             line=dict(color=st["color"], dash=st["dash"], width=1.5 if s.impl == "copy" else 2.5),
             marker=dict(symbol=st["symbol"], size=[12 if r else 7 for r in ring],
                         line=dict(color=[FLAG_COLOR if r else st["color"] for r in ring],
                                   width=[3 if r else 0 for r in ring]))
             if any(ring) else dict(symbol=st["symbol"], size=7),  # arrays only where a point is ringed: cheaper
-            customdata=np.array([[shape, f] for shape, f in zip(s.shapes, fractions)], dtype=object),
+            customdata=[[shape, f] for shape, f in zip(s.shapes, fractions)],
             meta={"source": s.source, "device": s.device, "impl": s.impl, "kind": s.kind,
                   "flagged": [n for n, r in zip(s.sizes, ring) if r]},
             hovertemplate=f"{st['name']} on {group}<br>%{{x:,}} elements %{{customdata[0]}}<br>"
                           f"{hover_value}<extra></extra>"))
     if flagged:
         how += "; red ring: a measurement whose repeats disagree"
-    return how
+    return traces, how
 
 
 def timing_time_figure(lines, title="Time per call", flagged=()):
@@ -108,13 +112,13 @@ def timing_time_figure(lines, title="Time per call", flagged=()):
 
     layout.meta["how_to_read"] says what colour, line style and marker stand for.
     """
-    fig = go.Figure()
-    how = _series_traces(fig, lines, "median %{y:.3s}s", flagged)
-    _size_axis(fig, [n for s in lines for n in s.sizes])
-    fig.update_yaxes(type="log", title="median time per call (log scale)", tickformat="~s", ticksuffix="s", dtick=1)
-    fig.update_layout(title=title, height=480, legend=dict(groupclick="toggleitem"), margin=dict(t=60, b=50),
-                      hovermode="closest", meta={"how_to_read": how})
-    return fig
+    traces, how = _series_traces(lines, "median %{y:.3s}s", flagged)
+    return figure(traces, dict(
+        xaxis=_size_axis([n for s in lines for n in s.sizes]),
+        yaxis=dict(type="log", title=dict(text="median time per call (log scale)"), tickformat="~s",
+                   ticksuffix="s", dtick=1),
+        title=dict(text=title), height=480, legend=dict(groupclick="toggleitem"), margin=dict(t=60, b=50),
+        hovermode="closest", meta={"how_to_read": how}))
 
 
 def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth against the copy ceiling"):
@@ -123,8 +127,8 @@ def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth again
     ceilings: models.timing.Ceiling's: the measured copy at the largest size (dashed, its
     device's colour group) and the datasheet peak where known (dotted), across the sizes shown.
     """
-    fig = go.Figure()
-    how = _series_traces(fig, lines, "%{y:.3g} GB/s, %{customdata[1]:.0%} of the copy at this size")
+    traces, how = _series_traces(lines, "%{y:.3g} GB/s, %{customdata[1]:.0%} of the copy at this size")
+    fig = go.Figure(traces)  # validated: the ceilings and the axes are added to it below
     sizes = [n for s in lines for n in s.sizes]
     span = [min(sizes), max(sizes)] if sizes else [2**8, 2**22]
     for c in ceilings:
@@ -141,7 +145,7 @@ def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth again
                 line=dict(color="#333", dash="dot", width=1.5),
                 meta={"ceiling": "datasheet", "source": c.source, "device": c.device},
                 hovertemplate=f"{c.name}: datasheet peak {c.datasheet_gbps:.0f} GB/s<extra></extra>"))
-    _size_axis(fig, sizes)
+    fig.update_xaxes(**_size_axis(sizes))
     fig.update_yaxes(type="log", title="GB/s = 2 · bytes of x / median time (log scale)", dtick=1)
     fig.update_layout(title=title, height=480, legend=dict(groupclick="toggleitem"), margin=dict(t=60, b=50),
                       hovermode="closest", meta={"how_to_read": how + "; dashed black: the copy ceiling"})
@@ -176,7 +180,7 @@ def timing_speedup_figure(speedups, title="GPU speedup over the CPU"):
                             line=dict(color="#000", width=1)),
                 meta={"crossover": s.crossover, "impl": s.impl},
                 hovertemplate=f"{name}: the GPU is faster from %{{x:,}} elements on<extra></extra>"))
-    _size_axis(fig, sizes)
+    fig.update_xaxes(**_size_axis(sizes))
     ratios = [r for s in speedups for r in s.ratio if r > 0 and math.isfinite(r)] + [1.0]
     lo, hi = math.floor(math.log10(min(ratios))), math.ceil(math.log10(max(ratios)))
     ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 5)
