@@ -10,6 +10,7 @@ never from lnorm_core.
 import base64
 import json
 import math
+import re
 import statistics
 from pathlib import Path
 
@@ -71,6 +72,20 @@ def _errors(at):
 def _fmt(values):
     """Numbers with 4 decimals, as torch prints them."""
     return [f"{v:.4f}" for v in values]
+
+
+def _unescape(cell):
+    """A Markdown cell as a person reads it: backslash escapes, bold and the background directive removed."""
+    cell = re.sub(r":\w+-background\[(.*)\]$", r"\1", cell.strip())
+    return re.sub(r"\\(.)", r"\1", cell.replace("**", ""))
+
+
+def _steps(at):
+    """The step-by-step table (Markdown) as (title, columns): five lists, as a person reads the cells."""
+    (title,) = [m.value.strip("*") for m in at.markdown if m.value.startswith("**One group's arithmetic")]
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| step |")]
+    rows = [[_unescape(c) for c in line.strip().strip("|").split(" | ")] for line in table.splitlines()[2:]]
+    return title, [list(col) for col in zip(*rows)]
 
 
 def _expander(at, label):
@@ -137,9 +152,8 @@ def test_default_view():
     assert any("source=paste" in c.value and "paste=tensor" in c.value and "wrong=%5B0.9176" in c.value
                for c in at.caption)
     titles = [f["layout"]["title"]["text"] for f in _figures(at)]
-    assert len(titles) == 2  # only the open tab is drawn
-    assert any(t.startswith("One group's arithmetic") for t in titles)  # the first row beside the forum's mistake
-    assert any(t.startswith("The groups of x[0, 0, 0]") for t in titles)
+    assert len(titles) == 1 and titles[0].startswith("The groups of x[0, 0, 0]")  # only the open tab is drawn
+    assert _steps(at)[0].startswith("One group's arithmetic")  # the first row beside the forum's mistake
     assert not at.expander and not at.code  # the other tabs are not drawn
 
 
@@ -231,9 +245,8 @@ def test_the_steps_table_walks_the_group_and_marks_where_the_mistake_parts():
     x = _seeded((2, 3, 4), seed=0).float()
     at = _row_example(x, _student_row(x, 0, 1))
     assert at.subheader[0].value == "Step by step: the group of y[0, 1, :]"
-    table = _figure(at, "One group's arithmetic")
-    assert table["layout"]["title"]["text"].endswith("they part at variance")
-    step, right_how, right_numbers, wrong_how, wrong_numbers = table["data"][0]["cells"]["values"]
+    title, (step, right_how, right_numbers, wrong_how, wrong_numbers) = _steps(at)
+    assert title.endswith("they part at variance")
     row = [float(v) for v in x[0, 1].tolist()]
     first = [k for k, s in enumerate(step) if "first difference" in s]
     assert len(first) == 1 and step[first[0]].startswith("3 variance")
@@ -267,9 +280,8 @@ def test_a_row_from_torch_std_over_the_whole_sample_is_the_pooling_mistake():
     at = _row_example(x, "[" + ", ".join(f"{v:.4f}" for v in y[2].tolist()) + "]")
     verdict = [v for v in _verdicts(at) if "Your numbers are" in v]
     assert len(verdict) == 1 and "pooled the whole sample" in verdict[0] and "row y[1, 2, :]" in verdict[0]
-    table = _figure(at, "One group's arithmetic")
-    assert table["data"][0]["cells"]["values"][0][0].startswith("1 pool") and "first difference" in \
-        table["data"][0]["cells"]["values"][0][0]
+    step = _steps(at)[1][0]
+    assert step[0].startswith("1 pool") and "first difference" in step[0]
     assert any(m.value.startswith("You pooled the whole sample.") for m in at.markdown)
 
 
@@ -299,7 +311,7 @@ def test_any_layer_a_right_row_is_right_and_placed(kind, shape, seed, data):
     assert not at.exception and not _errors(at)
     label = "y[" + ", ".join(map(str, lead)) + ", :]"
     assert any("Your numbers are right" in s.value and label in s.value for s in at.success), _verdicts(at)
-    assert len(_figure(at, "One group's arithmetic")["data"]) == 1
+    assert _steps(at)[1][0][0] == "1 pool"  # the steps table is drawn
 
 
 def test_the_readmes_pitfalls_link_gives_its_verdict():
@@ -423,3 +435,30 @@ def test_a_large_tensor_shows_a_part_of_the_pitfalls_and_says_so():
     at = _app(shape="1024, 1024", part=EVERY)
     assert not at.exception and not _errors(at)
     assert any("this figure shows the first" in i.value and "of 1,048,576 elements" in i.value for i in at.info)
+
+
+@given(st.floats(-1e3, 1e3, allow_nan=False), st.floats(1e-4, 1e3, allow_nan=False))
+def test_numbers_1e_4_apart_never_print_alike_at_4_decimals(a, gap):
+    """What the pitfalls model's shortcut for "visible at 4 decimals" rests on: rounding is monotone."""
+    assert np.round(a, 4) != np.round(a + gap, 4) or a + gap - a < 1e-4  # float addition may fall short of gap
+
+
+@given(kind=st.sampled_from(["LayerNorm", "RMSNorm", "GroupNorm"]), seed=st.integers(0, 50),
+       eps=st.sampled_from(["1e-05", "0.1", "1e-12"]), offset=st.sampled_from(["0.00", "1000.00"]))
+@settings(max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+def test_each_mistake_says_whether_it_shows_at_4_decimals(kind, seed, eps, offset):
+    """"no change at 4 decimals" exactly where the mistake's output and torch's print alike with 4 decimals."""
+    from lnorm_app.config import Config
+    from lnorm_app.models.pitfalls import pitfalls
+
+    shape = (2, 4, 3)
+    config = Config(kind=kind.replace("Norm", "").lower() if kind != "RMSNorm" else "rms", shape=shape, seed=seed,
+                    eps=float(eps), offset=float(offset), normalized_shape=(3,), num_groups=2)
+    result = pitfalls(config)
+    x = torch.tensor(result.x)
+    y = {"LayerNorm": lambda: F.layer_norm(x, (3,), eps=float(eps)),
+         "RMSNorm": lambda: F.rms_norm(x, (3,), eps=float(eps)),
+         "GroupNorm": lambda: F.group_norm(x, 2, eps=float(eps))}[kind]().numpy()
+    for r in result.rows:
+        alike = np.array_equal(np.round(r.y, 4), np.round(y, 4), equal_nan=True)
+        assert r.visible == (not alike), r.mistakes

@@ -359,8 +359,10 @@ def test_pitfalls_finder_journey(server, page):
     expect(main).to_contain_text("Step by step: the group of y[1, 0, :]")
     expect(main).to_contain_text("What you pooled vs what the layer pools")
     page.set_viewport_size({"width": 1400, "height": 2700})  # the finder, the verdict, the steps and the picture
-    # the steps table (its cells wrap: SVG text without the space) and the picture of two poolings, drawn
-    expect(page.locator(PLOT, has_text=re.compile(r"first\s*difference"))).to_have_count(1)
+    # the steps table (Markdown, its first differing step marked) and the picture of two poolings, drawn
+    steps = page.locator(f"{MAIN} table").filter(has_text="first difference")
+    expect(steps).to_have_count(1)
+    expect(steps.locator("tr").filter(has_text="first difference")).to_contain_text("3 variance")
     expect(page.locator(PLOT, has_text=re.compile(r"The groups of x\[1, 0, 0\]"))).to_have_count(1)
     assert_clean(page, server)
     expect(page).to_have_url(re.compile(r"[?&]wrong=.*"))

@@ -181,8 +181,23 @@ def test_steps_table_fills_the_first_differing_step():
     rows = [StepRow("mean", "mean = sum / n", "0.5000", "mean = sum / n", "0.5000", "same"),
             StepRow("variance", "var = ... / n", "1.0000", "var = ... / (n - 1)", "1.3333", "first"),
             StepRow("affine", "y", "[1.0]", "y", "[0.9]", "differs")]
-    fig = figures.pitfalls.steps_table(rows, "n−1 in the variance")
-    fills = fig.data[0].cells.fill.color[0]
-    assert fills[0] == "white" and fills[1] != fills[2] != "white"
-    assert fig.data[0].cells.values[0][1].startswith("3 variance") and "first difference" in fig.data[0].cells.values[0][1]
-    assert fig.layout.title.text.endswith("they part at variance")
+    title, table = figures.pitfalls.steps_table(rows, "n−1 in the variance")
+    lines = table.splitlines()
+    assert lines[0] == "| step | the layer computes | its numbers | n−1 in the variance computes | its numbers |"
+    assert lines[2].startswith("| 2 mean | mean = sum / n | 0\\.5000 |")  # a step that agrees: plain
+    assert lines[3].startswith("| :red-background[**3 variance ◀ first difference**] |")  # the first to differ
+    assert "**1\\.3333**" in lines[3]
+    assert lines[4].startswith("| :orange-background[5 affine ≠] |") and "**\\[0\\.9\\]**" in lines[4]
+    assert title.endswith("they part at variance")
+
+
+def test_steps_table_cells_are_text_never_markdown():
+    from lnorm_app.models.pitfalls import StepRow
+
+    rows = [StepRow("mean", "x_1 + ... + x_n | *a* [b](c)", "`1`", "<b>", "$x$", "same")]
+    _, table = figures.pitfalls.steps_table(rows, "w")
+    cells = table.splitlines()[2].split(" | ")
+    assert len(cells) == 5  # the | in a label does not add a column
+    line = table.splitlines()[2]
+    for ch in "*_`[]<>$":
+        assert all(line[i - 1] == "\\" for i, c in enumerate(line) if c == ch), ch  # every one escaped

@@ -124,8 +124,9 @@ def show_steps(f):
     st.write(f"{why}{'t' if why else 'T'}he layer pools **{f.group_label}**, {f.group_size} values{where}. Each "
              f"line below is one result of the layer's arithmetic, beside the same result as **{plain(f.mistakes)}** "
              "computes it; both come from the same code. The first line whose numbers part is red.")
-    ui.chart(steps_table(f.table, figures.pitfall_label(f.mistakes)),
-             "the table shows the first and last numbers of a long group")
+    title, table = steps_table(f.table, figures.pitfall_label(f.mistakes))
+    st.markdown(f"**{title}**")
+    st.markdown(table)
 
 
 def show_pooling(config, f):

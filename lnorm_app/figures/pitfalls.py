@@ -128,37 +128,38 @@ def train_eval_figure(diff):
 
 # ---- the finder: one group step by step, and two poolings of the same tensor -----------------
 
-STATUS_FILL = {"first": "#f4a9a0", "differs": "#fde3d4", "same": "white"}  # the first differing step stands out
+STATUS_MARK = {"first": ":red-background[**{step} ◀ first difference**]", "differs": ":orange-background[{step} ≠]",
+               "same": "{step}"}  # the first differing step stands out, later differing ones less
 STEP_NAMES = {"pool": "1 pool", "mean": "2 mean", "variance": "3 variance", "denominator": "4 denominator",
               "affine": "5 affine"}
+STEP_HEADER = ("step", "the layer computes", "its numbers", "{wrong} computes", "its numbers")
+
+
+def _cell(text):
+    """Text in a Markdown table cell, read as it is: every character Markdown or the table would act on escaped."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$:" else ch for ch in str(text)).replace("\n", " ")
 
 
 def steps_table(rows, wrong_title):
-    """The arithmetic of one group as a table: each result, the layer's way and the mistake's side by side.
+    """The arithmetic of one group as (title, Markdown table): each result, the layer's way and the mistake's
+    side by side.
 
     rows: the page model's StepRows (step, right_label, right_numbers, wrong_label, wrong_numbers, status).
-    The first row whose numbers differ is filled red, later differing rows pale; the rest are white.
+    The first row whose numbers differ is marked red, later differing rows orange, and their numbers bold.
+    A table of text, not a chart: it is read and copied, and it costs the browser no plotly chart.
     """
-    fills = [STATUS_FILL[r.status] for r in rows]
-    marks = {"first": "  ◀ first difference", "differs": "  ≠", "same": ""}
-    columns = [
-        [STEP_NAMES.get(r.step, r.step) + marks[r.status] for r in rows],
-        [r.right_label for r in rows], [r.right_numbers for r in rows],
-        [r.wrong_label for r in rows], [r.wrong_numbers for r in rows],
-    ]
-    header = ["step", "the layer computes", "its numbers", f"{wrong_title} computes", "its numbers"]
-    table = dict(
-        type="table", columnwidth=[1.1, 2.0, 2.3, 2.0, 2.3],
-        header=dict(values=[f"<b>{h}</b>" for h in header], fill=dict(color="#e8eef6"), align="left",
-                    font=dict(size=13)),
-        cells=dict(values=columns, fill=dict(color=[fills] * len(columns)), align="left", font=dict(size=12),
-                   height=26),
-    )
+    header = [h.format(wrong=wrong_title) for h in STEP_HEADER]
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        step = STATUS_MARK[r.status].format(step=_cell(STEP_NAMES.get(r.step, r.step)))
+        bold = "**" if r.status != "same" else ""
+        cells = [step, _cell(r.right_label), bold + _cell(r.right_numbers) + bold, _cell(r.wrong_label),
+                 bold + _cell(r.wrong_numbers) + bold]
+        lines.append("| " + " | ".join(cells) + " |")
     first = [r for r in rows if r.status == "first"]
     title = "One group's arithmetic, the layer's beside " + wrong_title + (
         f": they part at {STEP_NAMES.get(first[0].step, first[0].step)[2:]}" if first else ": every number agrees")
-    return figure([table], dict(title=dict(text=title), height=110 + 34 * len(rows),
-                                margin=dict(l=10, r=10, t=50, b=10)))
+    return title, "\n".join(lines)
 
 
 POOL_COLORS = ["#eeeeee", "#4e79a7", "#e15759", "#f28e2b"]  # elsewhere, both, only the layer's, only the other's
