@@ -32,6 +32,7 @@ EPS_CHOICES = ["1e-05", "1e-06", "0.001", "0.1", "0"]  # the sidebar's eps list 
 PRESET_SHAPES = [(2, 3, 4), (4, 2, 3), (2, 5, 8), (2, 4, 3, 3), (8, 128, 512), (1024, 1024)]
 EXPLORER_VIEWS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
 COMPARE_DTYPES = ["float64", "float32", "float16", "bfloat16"]
+COMPARE_TOPICS = ["torch against the hand computation", "Three ways to compute a variance"]
 COMPARE_PARTS = ["output", "grad input", "grad weight", "grad bias"]
 PITFALLS_PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]
 PITFALLS_OPEN = ["open_unbiased", "open_std_under_sqrt", "open_whole_sample", "open_unbiased-std_under_sqrt"]
@@ -149,6 +150,7 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
     elif page == "compare":
         link.dtype = params["dtype"] = draw(st.sampled_from(COMPARE_DTYPES))
         params["part"] = draw(st.sampled_from(COMPARE_PARTS))
+        params["topic"] = draw(st.sampled_from(COMPARE_TOPICS))
     elif page == "pitfalls":
         params["part"] = draw(st.sampled_from(PITFALLS_PARTS))
         if params["part"] == "Every mistake" and draw(st.booleans()):

@@ -53,6 +53,9 @@ def _array(value):
     return np.asarray(value, dtype=float)
 
 
+VARIANCE = "Three ways to compute a variance"
+
+
 def _variance_figure(at):
     figs = [f for f in _figures(at) if "Variance" in f["layout"]["title"]["text"]]
     assert len(figs) == 1
@@ -74,9 +77,18 @@ def test_default_view():
     assert 0 < rows["output"]["max abs error"] < 1e-5  # float32 against float64: a few ULPs of float32
     assert lc.TOLERANCES["float32"].why in "\n".join(c.value for c in at.caption)
     figs = _figures(at)
-    assert len(figs) == 2  # the open tab's error heatmap, and the variance sweep
+    assert len(figs) == 1  # the open tab's error heatmap: the variance sweep is in the other tab
     assert figs[0]["data"][0]["type"] == "heatmap"
+
+
+def test_the_variance_tab():
+    at = _app(topic=VARIANCE)
+    assert not at.exception and not _errors(at)
+    assert [t.label for t in at.tabs][:2] == ["torch against the hand computation", VARIANCE]
+    (fig,) = _figures(at)
+    assert fig["layout"]["title"]["text"].startswith("Variance in float32")
     assert "one-pass is more than 10% off" in "\n".join(m.value for m in at.markdown)
+    assert not [m for m in at.markdown if m.value.startswith("| part |")]  # the other tab is not drawn
 
 
 def test_float64_passes_with_errors_near_its_rounding():
@@ -97,11 +109,13 @@ def test_changing_the_dtype_to_bfloat16_changes_the_numbers():
     # bfloat16 keeps 8 bits: its output is off by more than float32's 2**-23 relative rounding allows
     assert after > 1e-4 > before
     assert lc.TOLERANCES["bfloat16"].why in "\n".join(c.value for c in at.caption)
+    at.session_state["topic"] = VARIANCE  # the other tab follows the dtype
+    at.run()
     assert "bfloat16" in _variance_figure(at)["layout"]["title"]["text"]
 
 
 def test_changing_the_largest_offset_redraws_the_sweep():
-    at = _app()
+    at = _app(topic=VARIANCE)
     at.select_slider(key="max_offset").set_value("1e3").run()
     assert not at.exception
     fig = _variance_figure(at)
@@ -145,5 +159,7 @@ def test_a_ragged_paste_shows_which_row():
     assert not at.exception
     errors = _errors(at)
     assert len(errors) == 1 and "row 2" in errors[0]
-    assert _variance_figure(at)  # the variance sweep does not depend on the input: it is still drawn
+    at.session_state["topic"] = VARIANCE  # the variance sweep does not depend on the input: it is still drawn
+    at.run()
+    assert _variance_figure(at)
 
