@@ -32,7 +32,7 @@ def _expected(seed, fn):
 
 
 def _url(seed, kind):
-    return f"/pitfalls?seed={seed}&kind={kind}&shape=3%2C4"
+    return f"/pitfalls?seed={seed}&kind={kind}&shape=3%2C4&part=Every+mistake"  # the tab that prints torch's output
 
 
 def test_concurrent_sessions_each_get_their_own_numbers(server, browser):
@@ -89,7 +89,7 @@ def test_nan_in_a_paste_is_drawn_and_marked(server, browser):
     tab = browser.new_page()
     try:
         open_page(tab, server, "/pitfalls?source=paste&paste=%5B%5B1.0%2Cnan%2C2.0%5D%2C%5B1.0%2C2.0%2C4.0%5D%5D"
-                  "&kind=LayerNorm", "Pitfalls")
+                  "&kind=LayerNorm&part=Every+mistake", "Pitfalls")
         expect(tab.locator("pre").nth(1)).to_be_visible()
         text = " ".join(tab.locator("pre").all_text_contents()).lower()
         y = F.layer_norm(torch.tensor([[1.0, np.nan, 2.0], [1.0, 2.0, 4.0]], dtype=torch.float64), (3,))
