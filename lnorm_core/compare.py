@@ -5,6 +5,7 @@ the compare page can be argued with. Each dtype's format (mantissa bits, smalles
 normal exponent) is its row of lnorm_core.dtypes.DTYPE_TABLE.
 """
 
+import math
 from collections import namedtuple
 from dataclasses import dataclass
 
@@ -28,12 +29,20 @@ TOLERANCES = {
 
 def ulp(values, dtype):
     """The spacing of `dtype` at each value: 2**(exponent - mantissa bits), subnormals included."""
-    d = dtype_info(dtype)
-    bits, emin = d.mantissa_bits, d.min_exponent
     v = np.abs(np.asarray(values, dtype=np.float64))
-    with np.errstate(divide="ignore"):
-        exponent = np.floor(np.log2(v, where=v > 0, out=np.full(v.shape, float(emin))))
-    return np.exp2(np.maximum(exponent, emin) - bits)
+    step = _ulp_of_magnitude(v, dtype, np.empty(v.shape))
+    if not np.all(np.isfinite(v)):
+        step = np.where(np.isfinite(v), step, v)  # inf and NaN as they are
+    return step
+
+
+def _ulp_of_magnitude(v, dtype, out):
+    """ulp of finite values v >= 0, written into out: float64's spacing, scaled to dtype's mantissa, floored at
+    dtype's smallest subnormal step (both powers of two: exact)."""
+    d = dtype_info(dtype)
+    np.spacing(v, out=out)  # 2**(exponent - 52), and 2**-1074 at 0 and below float64's normal range
+    out *= 2.0 ** (52 - d.mantissa_bits)
+    return np.maximum(out, 2.0 ** (d.min_exponent - d.mantissa_bits), out=out)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,16 @@ class Comparison:
     dtype: str
 
 
+def _biggest(arr):
+    """The largest value, NaN left out (NaN when every value is NaN, 0 when there is none)."""
+    if not arr.size:
+        return 0.0
+    top = np.max(arr)  # NaN as soon as one is NaN
+    if not np.isnan(top):
+        return float(top)
+    return math.nan if np.all(np.isnan(arr)) else float(np.nanmax(arr))
+
+
 def compare(actual, expected, dtype="float64", tolerance=None):
     """Compare `actual` (e.g. torch in `dtype`) with `expected` (e.g. the float64 core).
 
@@ -67,14 +86,28 @@ def compare(actual, expected, dtype="float64", tolerance=None):
         raise InputError(f"cannot compare shapes {a.shape} and {e.shape}")
     name = dtype_info(dtype).name
     tol = tolerance or TOLERANCES[name]
-    same = (a == e) | (np.isnan(a) & np.isnan(e))  # equal, same infinities, or both NaN
+    shape, a, e = a.shape, a.ravel(), e.ravel()  # 1-D: a 0-d difference would be a scalar, not an array
+    # four arrays of the input's size (err, |e|, one scratch, and a when it was not float64): a fresh large
+    # array costs more to fill than the arithmetic on it
     with np.errstate(invalid="ignore"):
-        err = np.where(same, 0.0, np.abs(a - e))
-    err = np.where(np.isnan(err), np.inf, err)  # NaN on one side only
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(err == 0, 0.0, err / np.abs(e))
-        ulps = np.where(err == 0, 0.0, err / ulp(np.where(np.isfinite(e), e, 0.0), name))
-    finite_e = np.where(np.isfinite(e), np.abs(e), 0.0)
-    passed = bool(np.all(err <= tol.atol + tol.rtol * finite_e))
-    biggest = lambda arr: float(np.nanmax(arr)) if arr.size else 0.0  # noqa: E731
-    return Comparison(err, biggest(err), biggest(rel), biggest(ulps), tol.atol, tol.rtol, passed, name)
+        err = np.subtract(a, e)  # NaN where either is NaN, or where both are the same infinity
+    np.abs(err, out=err)
+    odd = np.isnan(err)
+    if odd.any():  # equal infinities and NaN against NaN are 0; NaN on one side only is inf
+        ao, eo = a[odd], e[odd]
+        err[odd] = np.where((ao == eo) | (np.isnan(ao) & np.isnan(eo)), 0.0, np.inf)
+    size = np.abs(e)
+    zero = err == 0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scratch = np.divide(err, size)  # relative: inf where expected is 0 (and the error is not)
+        scratch[zero] = 0.0
+        max_rel = _biggest(scratch)
+        if not np.all(np.isfinite(size)):
+            size[~np.isfinite(size)] = 0.0  # from here on, |expected| where it is finite, else 0
+        np.divide(err, _ulp_of_magnitude(size, name, scratch), out=scratch)  # in ULPs
+        scratch[zero] = 0.0
+        max_ulps = _biggest(scratch)
+        bound = np.multiply(size, tol.rtol, out=scratch)
+        bound += tol.atol
+    passed = bool(np.all(err <= bound))
+    return Comparison(err.reshape(shape), _biggest(err), max_rel, max_ulps, tol.atol, tol.rtol, passed, name)

@@ -202,7 +202,8 @@ def step_mean(rows, centers, mistakes=()):
     """mean: (sum, mean) of each row, (G, n) -> (G,), (G,); RMSNorm does not center: (None, zeros)."""
     if not centers:
         return None, np.zeros(rows.shape[0], rows.dtype)
-    total = rows.sum(axis=1)  # (G, n) -> (G,)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, or a sum past the largest float: NaN, as in torch
+        total = rows.sum(axis=1)  # (G, n) -> (G,)
     return total, total / rows.shape[1]
 
 
@@ -211,19 +212,28 @@ def step_variance(rows, mean, centers, mistakes=()):
 
     Right: the mean of the squared deviations, divided by n (biased). unbiased divides by
     n - 1; one_pass squares x itself, E[x^2] - E[x]^2. RMSNorm's "variance" is the mean
-    square (its deviations are x itself).
+    square (its deviations are x itself). In two halves: the pass over the group
+    (_squares) and the division of its sum (_variance), which forward_each shares out.
     """
-    n = rows.shape[1]
-    ddof = 1 if "unbiased" in mistakes else 0  # torch's norms use the biased variance: divide by n
-    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf: a poisoned group is NaN, as in torch
+    deviations, squares, total = _squares(rows, mean, centers, mistakes)
+    return deviations, squares, _variance(total, mean, rows.shape[1], centers, mistakes)
+
+
+def _squares(rows, mean, centers, mistakes=()):
+    """The variance's pass over each row: (deviations, squares, sum of squares) (G, n), (G, n), (G,)."""
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a poisoned group is NaN, as in torch
         deviations = rows - mean[:, None] if centers else rows  # (G, n)
+        squares = rows**2 if centers and "one_pass" in mistakes else deviations**2  # one pass: x itself squared
+        return deviations, squares, squares.sum(axis=1)  # (G, n) -> (G,)
+
+
+def _variance(total, mean, n, centers, mistakes=()):
+    """The variance from a row's sum of squares: / n; unbiased / (n - 1); one pass subtracts n * mean^2 first."""
+    ddof = 1 if "unbiased" in mistakes else 0  # torch's norms use the biased variance: divide by n
+    with np.errstate(divide="ignore", invalid="ignore"):
         if centers and "one_pass" in mistakes:
-            squares = rows**2  # (G, n) one pass: x squared, not its deviation
-            var = (squares.sum(axis=1) - n * mean**2) / (n - ddof)  # E[x^2] - E[x]^2
-        else:
-            squares = deviations**2  # (G, n) second pass
-            var = squares.sum(axis=1) / (n - ddof)  # (G, n) -> (G,)
-    return deviations, squares, var
+            return (total - n * mean**2) / (n - ddof)  # E[x^2] - E[x]^2
+        return total / (n - ddof)
 
 
 def step_denominator(var, eps, mistakes=()):
@@ -238,9 +248,14 @@ def step_denominator(var, eps, mistakes=()):
 
 
 def step_affine(x_hat, weight, bias):
-    """affine: (x_hat * weight, then + bias); a missing weight or bias is skipped."""
-    scaled = x_hat if weight is None else x_hat * weight
-    return scaled, scaled if bias is None else scaled + bias
+    """affine: x_hat * weight + bias, a new array (x_hat itself when there is neither); a missing weight or
+    bias is skipped. The bias is added in place: one new array, not two (a fresh large array is slow to fill)."""
+    if weight is None:
+        return x_hat if bias is None else x_hat + bias
+    y = x_hat * weight
+    if bias is not None:
+        y += bias
+    return y
 
 
 def _reciprocal(denominator):
@@ -271,16 +286,78 @@ def forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, run
         first = lay.pool(np.broadcast_to(np.arange(shape[1]).reshape(rm.shape), shape))[:, 0]  # (G,) its channel
         mean, var, rstd = rm.ravel()[first], rv.ravel()[first], rstd_b.ravel()[first]  # (G,) per group
     else:
-        rows = lay.pool(x)  # (*x.shape) -> (G, n)
-        _, mean = step_mean(rows, spec.centers, mistakes)  # (G,)
-        deviations, _, var = step_variance(rows, mean, spec.centers, mistakes)  # (G, n), (G,)
-        rstd = _reciprocal(step_denominator(var, eps, mistakes)[1])  # (G,)
-        with np.errstate(invalid="ignore"):
-            x_hat = lay.unpool(deviations * rstd[:, None])  # (G, n) -> (*x.shape)
+        pooled = _pass(spec, lay, x, mistakes)
+        # the deviations are this call's own (unless they are x itself, as RMSNorm's are): x_hat may take their place
+        var, rstd, x_hat = _normalize(pooled, eps, spec.centers, mistakes, in_place=True)
+        mean = pooled.mean
 
-    _, y = step_affine(x_hat, w, b)
+    y = step_affine(x_hat, w, b)
     return Forward(y=np.ascontiguousarray(y), x_hat=x_hat, mean=mean, var=var, rstd=rstd, ids=ids, layout=lay,
                    uses_running_stats=spec.uses_running_stats, centers=spec.centers)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """What a forward computes before it divides: the same for every mistake of the denominator."""
+
+    layout: Layout
+    rows: np.ndarray  # (G, n) x pooled
+    mean: np.ndarray  # (G,)
+    deviations: np.ndarray  # (G, n)
+    total: np.ndarray  # (G,) the sum of squares
+
+
+def _pass(spec, lay, x, mistakes):
+    """The steps pool, mean and the variance's pass over x: a _Pass."""
+    rows = lay.pool(x)  # (*x.shape) -> (G, n)
+    _, mean = step_mean(rows, spec.centers, mistakes)  # (G,)
+    deviations, _, total = _squares(rows, mean, spec.centers, mistakes)  # (G, n), (G,)
+    return _Pass(lay, rows, mean, deviations, total)
+
+
+def _normalize(p, eps, centers, mistakes, in_place):
+    """(var, rstd, x_hat): the variance, the denominator and x_hat (x's shape) from a _Pass.
+
+    in_place: x_hat is written over the deviations where they are not x itself.
+    """
+    var = _variance(p.total, p.mean, p.rows.shape[1], centers, mistakes)  # (G,)
+    rstd = _reciprocal(step_denominator(var, eps, mistakes)[1])  # (G,)
+    with np.errstate(invalid="ignore"):
+        own = in_place and p.deviations is not p.rows
+        x_hat = np.multiply(p.deviations, rstd[:, None], out=p.deviations if own else None)
+    return var, rstd, p.layout.unpool(x_hat)  # (G, n) -> (*x.shape)
+
+
+def forward_each(spec, x, weight=None, bias=None, combinations=((),), dtype=np.float64):
+    """(combination, y) for each combination of mistakes, in order: manual_forward's y for it, bit for bit.
+
+    What the combinations share is computed once: the pooling, the mean, the deviations and
+    their sum of squares (once for the layer's pooling and once for whole_sample's, once more
+    for one_pass). A mistake of the denominator then costs one pass over x, not a forward.
+    One y at a time, so that a caller need not hold them all. Eval with running statistics
+    runs a forward for each.
+    """
+    dtype = np.dtype(dtype).type
+    x = _as_array(x, "x", dtype)
+    eps = dtype(spec.eps_for(dtype))
+    shared = {}
+    for given in combinations:
+        mistakes = _check_mistakes(given)
+        if spec.uses_running_stats:
+            yield given, forward(spec, x, weight, bias, mistakes, dtype=dtype).y
+            continue
+        key = ("whole_sample" in mistakes, spec.centers and "one_pass" in mistakes)  # what _pass depends on
+        if key not in shared:
+            lay = step_pool(spec, x.shape, mistakes)
+            shared[key] = _pass(spec, lay, x, mistakes), _params(spec, lay, weight, bias, dtype)
+        pooled, (w, b) = shared[key]
+        _, _, y = _normalize(pooled, eps, spec.centers, mistakes, in_place=False)
+        with np.errstate(invalid="ignore"):  # as step_affine, in place: x_hat is this combination's own
+            if w is not None:
+                y *= w
+            if b is not None:
+                y += b
+        yield given, np.ascontiguousarray(y)
 
 
 def manual_forward(spec, x, weight=None, bias=None, mistakes=(), running_mean=None, running_var=None, dtype=np.float64):
@@ -340,12 +417,15 @@ def backward(f, grad_out, weight=None):
             "bias": g_out.sum(axis=other)}
 
 
-def manual_backward(spec, x, grad_out, weight=None, bias=None, running_mean=None, running_var=None):
+def manual_backward(spec, x, grad_out, weight=None, bias=None, running_mean=None, running_var=None, f=None):
     """Gradients of sum(grad_out * y) in closed form: the forward, then `backward` on its cache.
 
+    f: the float64 `forward` of these same arguments, where the caller has it already (it is
+    then not computed again).
     Returns {"input", "weight", "bias"}; None where the spec has no such parameter.
     """
-    f = forward(spec, x, weight, bias, running_mean=running_mean, running_var=running_var)
+    if f is None:
+        f = forward(spec, x, weight, bias, running_mean=running_mean, running_var=running_var)
     w, _ = _params(spec, f.layout, weight, bias, np.float64)
     grads = backward(f, grad_out, None if w is None else w.reshape(f.layout.param_shape))
     return {"input": grads["input"], "weight": grads["weight"] if spec.has_weight else None,

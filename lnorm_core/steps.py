@@ -172,7 +172,7 @@ def _steps(spec, x, element, weight, bias, mistakes, running_mean, running_var):
             StepValue("denominator", "denominator", label.denominator, _one(denominator)),
             StepValue("x_hat", "denominator", label.x_hat, x_hat[0])]
     wg, bg = take(w), take(b)
-    _, y = step_affine(x_hat[0], wg, bg)
+    y = step_affine(x_hat[0], wg, bg)
     if wg is not None:
         out.append(StepValue("weight", "affine", "weight, for each of these elements", wg))
     if bg is not None:

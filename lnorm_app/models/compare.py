@@ -63,7 +63,7 @@ def _compare(config, dtype, device):
     grad_out = seeded_tensor(e.x.shape, config.seed + 3)
     y_torch = torch_forward(e.spec, e.x, e.weight, e.bias, dtype=dtype, device=device)
     g_torch = torch_backward(e.spec, e.x, grad_out, e.weight, e.bias, dtype=dtype, device=device)
-    g_core = manual_backward(e.spec, e.x, grad_out, e.weight, e.bias)
+    g_core = manual_backward(e.spec, e.x, grad_out, e.weight, e.bias, f=e.f)  # explore's forward, not a second
     grads = {k: compare(g_torch[k], g_core[k], dtype) for k in g_core if g_core[k] is not None}
     return Comparisons(dtype, device, y_torch, e.f.y, compare(y_torch, e.f.y, dtype), grads)
 
