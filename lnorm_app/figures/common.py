@@ -165,15 +165,20 @@ def _panel_axes(count, cols, titles=None, hspace=0.06, vspace=0.12):
     return layout, refs
 
 
-def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, customdata=None, max_panels=6):
+def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, customdata=None, max_panels=6,
+                    color=None):
     """A grid of heatmaps of `values` (any shape), one per leading index, at most MAX_CELLS cells.
 
     values: the numbers to colour (non-finite ones are left blank); customdata: an array of the same
     shape shown in the hover. coloraxis: plotly's coloraxis settings (colorscale, cmin, cmax, ticks).
+    color: where the colour is a function of the values (e.g. their log), that function; it is
+    applied to the cells shown only, not to every value of a large tensor.
     The axes carry the true row and column indices, so a strided view still names its cells.
     """
     shape = np.shape(values)
     shown, stride, note = limit_panels(as_panels(values), max_panels=max_panels)
+    if color is not None:
+        shown = color(shown)
     extra, _, _ = limit_panels(as_panels(customdata), max_panels=max_panels) if customdata is not None else (None,) * 3
     count = shown.shape[0]
     cols = min(count, 3)

@@ -21,13 +21,17 @@ def error_heatmap(abs_err, title="|torch − core|"):
     positive = err[np.isfinite(err) & (err > 0)]
     lo = math.floor(math.log10(positive.min())) - 1 if positive.size else -17
     hi = max(math.ceil(math.log10(positive.max())), lo + 1) if positive.size else lo + 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(err > 0, np.log10(np.where(err > 0, err, 1.0)), lo)  # 0 -> the floor
-    z = np.where(np.isinf(err), np.nan, z)
+
+    def log_colour(e):  # log10 of the error; 0 -> the floor, inf -> blank
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(e > 0, np.log10(np.where(e > 0, e, 1.0)), lo)
+        return np.where(np.isinf(e), np.nan, z)
+
     ticks = list(range(lo, hi + 1, max(1, (hi - lo) // 8)))
     coloraxis = dict(colorscale=SEQUENTIAL, cmin=lo, cmax=hi)
-    fig = _heatmap_panels(z, title, "|error|", coloraxis,
-                          "row %{y}, column %{x}<br>|error| = %{customdata:.3g}<extra></extra>", customdata=err)
+    fig = _heatmap_panels(err, title, "|error|", coloraxis,
+                          "row %{y}, column %{x}<br>|error| = %{customdata:.3g}<extra></extra>", customdata=err,
+                          color=log_colour)
     fig.update_layout(coloraxis_colorbar=dict(tickvals=ticks, ticktext=["0" if t == lo else f"1e{t}" for t in ticks]))
     return fig
 
