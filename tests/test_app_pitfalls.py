@@ -449,7 +449,7 @@ def test_numbers_1e_4_apart_never_print_alike_at_4_decimals(a, gap):
 def test_each_mistake_says_whether_it_shows_at_4_decimals(kind, seed, eps, offset):
     """"no change at 4 decimals" exactly where the mistake's output and torch's print alike with 4 decimals."""
     from lnorm_app.config import Config
-    from lnorm_app.models.pitfalls import pitfalls
+    from lnorm_app.models.pitfalls import pitfall_output, pitfalls
 
     shape = (2, 4, 3)
     config = Config(kind=kind.replace("Norm", "").lower() if kind != "RMSNorm" else "rms", shape=shape, seed=seed,
@@ -460,5 +460,41 @@ def test_each_mistake_says_whether_it_shows_at_4_decimals(kind, seed, eps, offse
          "RMSNorm": lambda: F.rms_norm(x, (3,), eps=float(eps)),
          "GroupNorm": lambda: F.group_norm(x, 2, eps=float(eps))}[kind]().numpy()
     for r in result.rows:
-        alike = np.array_equal(np.round(r.y, 4), np.round(y, 4), equal_nan=True)
+        mine, diff = pitfall_output(config, r.mistakes)
+        alike = np.array_equal(np.round(mine, 4), np.round(y, 4), equal_nan=True)
         assert r.visible == (not alike), r.mistakes
+        np.testing.assert_allclose(diff, mine - y, atol=1e-6)  # float32 torch against the float64 model's
+        assert r.max_abs == pytest.approx(float(np.abs(mine - y).max()), abs=1e-6)
+        assert r.whole is not None and np.array_equal(r.whole, mine)  # 24 elements: the head holds them all
+
+
+NUMBERS = st.sampled_from([0.0, 1.0, -1.0, 0.5, np.nan, np.inf, -np.inf, 1e-4, 2e-4])
+
+
+@given(st.lists(st.tuples(NUMBERS, NUMBERS), min_size=1, max_size=12))
+def test_the_4_decimal_check_is_array_equal_with_nan_alike(pairs):
+    """The model's quick check of two rounded outputs says what np.array_equal(..., equal_nan=True) says."""
+    from lnorm_app.models.pitfalls import _prints_differently
+
+    a, b = (np.array(v) for v in zip(*pairs))
+    assert _prints_differently(a, b) == (not np.array_equal(a, b, equal_nan=True))
+
+
+@given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.one_of(st.sampled_from([0.5, 0.49999, 0.50001, 0.0]),
+                                                                  st.floats(0, 1)),
+                          st.one_of(st.floats(-3e-5, 3e-5), st.sampled_from([np.nan, np.inf]))), min_size=1, max_size=20),
+       st.sampled_from([1.0, 1e4, 1e8, 1e300]), st.booleans())
+def test_torch_print_says_what_rounding_every_element_says(cells, scale, torch_nan):
+    """TorchPrint.differs, which compares rint(y * 1e4), agrees with rounding to 4 decimals and comparing.
+
+    torch's numbers sit on, just off and away from the half-way points of 4 decimals; the other output moves
+    each by less than 3e-5 (scaled up with the numbers, where float64 rounds more coarsely), or is NaN or inf."""
+    from lnorm_app.models.pitfalls import TorchPrint
+
+    y_torch = np.array([(k + frac) * 1e-4 * scale for k, frac, _ in cells])
+    if torch_nan:
+        y_torch[0] = np.nan
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = y_torch + np.array([move * scale for _, _, move in cells])
+        exact = not np.array_equal(np.round(y, 4), np.round(y_torch, 4), equal_nan=True)
+    assert TorchPrint(y_torch).differs(y) == exact

@@ -11,7 +11,15 @@ import lnorm_core as lc
 from lnorm_app import figures, ui
 from lnorm_app.models.explorer import explore
 from lnorm_app.figures.pitfalls import pooling_figure, steps_table
-from lnorm_app.models.pitfalls import WHOLE_SAMPLE, against_choices, batch_steps, finder, pitfalls, pooling
+from lnorm_app.models.pitfalls import (
+    WHOLE_SAMPLE,
+    against_choices,
+    batch_steps,
+    finder,
+    pitfall_output,
+    pitfalls,
+    pooling,
+)
 
 # the forum question: x = torch.manual_seed(0); torch.randn(2, 3, 4) as torch prints it, and the row x[0, 1]
 # normalized by hand with statistics.stdev under the square root (from x itself, then printed with 4 decimals)
@@ -156,26 +164,27 @@ def show_pooling(config, f):
     ui.chart(pooling_figure(p), "the group sizes above count every element")
 
 
-def mistake_details(result, r):
+def mistake_details(config, result, r):
     """One mistake's numbers beside torch's, the line that makes it and the fix."""
     st.write(r.description[0].upper() + r.description[1:] + ".")
-    side_by_side([("this mistake's output", printed(r.y)), ("torch's output", printed(result.y_torch)),
-                  ("mistake − torch", printed(r.diff))])
+    y, diff = pitfall_output(config, r.mistakes)
+    side_by_side([("this mistake's output", printed(y)), ("torch's output", printed(result.y_torch)),
+                  ("mistake − torch", printed(diff))])
     show_lines("the line that does it", r.wrong_lines)
     show_lines("the fix", r.fixes)
 
 
 @st.fragment
-def mistake_list(result):
+def mistake_list(config, result):
     """Every mistake as an expander; only an open one is drawn, and opening one reruns only this list."""
     for r in result.rows:
         label = plain(r.mistakes)
         verdict = f"off by up to {r.max_abs:.4g}" if r.visible else "no change at 4 decimals here"
-        numbers = f" → `{printed(r.y)}`" if r.y.size <= SHOWN_IN_LABEL else ""
+        numbers = f" → `{printed(r.whole)}`" if r.size <= SHOWN_IN_LABEL else ""
         box = ui.lazy_expander(f"**{label}**{numbers} · {verdict}", open_key(r.mistakes))
         if box.open:
-            with box:
-                mistake_details(result, r)
+            with box, ui.user_errors(stop=False):
+                mistake_details(config, result, r)
 
 
 def open_key(mistakes):
@@ -183,14 +192,14 @@ def open_key(mistakes):
     return "open_" + "-".join(mistakes)
 
 
-def every_mistake(result):
+def every_mistake(config, result):
     st.header(f"Every mistake: {result.spec.label()} on an input of shape {tuple(result.x.shape)}")
     side_by_side([("the input", printed(result.x)), ("torch's output (the right answer)", printed(result.y_torch))])
     ui.chart(figures.pitfall_differences(result.y_torch, result.rows), COVERS)
     st.write("Each mistake, alone and in the combinations people make; open one for its numbers, the line of code "
              "that makes it and the fix. A mistake that changes the output by less than 0.00005 cannot show in a "
              "print with 4 decimals.")
-    mistake_list(result)
+    mistake_list(config, result)
 
 
 def batch_section(config, x):
@@ -259,7 +268,7 @@ if row_tab.open:
             show_pooling(config, found)
 if every_tab.open:
     with every_tab, ui.user_errors():
-        every_mistake(pitfalls(config))
+        every_mistake(config, pitfalls(config))
 if batch_tab.open:
     with batch_tab:
         batch_section(config, e.x)

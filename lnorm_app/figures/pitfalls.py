@@ -40,34 +40,37 @@ def pitfall_label(mistakes):
 def pitfall_differences(y_torch, rows, max_columns=200):
     """One heatmap row per pitfall: its output minus torch's, element by element (flattened).
 
-    rows: explore.Pitfall's (mistakes, y, diff). Large tensors show their first max_columns
-    elements, and the title says so. Small ones print the differences in the cells.
+    rows: models.pitfalls.Pitfall's (mistakes, y_head, diff_head: the first elements of the output and
+    of its difference, flattened). Large tensors show their first max_columns elements (no more than
+    the heads hold), and the title says so. Small ones print the differences in the cells.
     """
     y_torch = np.asarray(y_torch, dtype=np.float64)
     n = y_torch.size
-    k = min(n, max_columns)
-    diffs = np.stack([np.asarray(r.diff, dtype=np.float64).ravel()[:k] for r in rows])  # (pitfalls, k)
-    outs = np.stack([np.asarray(r.y, dtype=np.float64).ravel()[:k] for r in rows])
+    k = min([n, max_columns] + [np.size(r.y_head) for r in rows])
+    diffs = np.stack([np.asarray(r.diff_head, dtype=np.float64).ravel()[:k] for r in rows])  # (pitfalls, k)
+    outs = np.stack([np.asarray(r.y_head, dtype=np.float64).ravel()[:k] for r in rows])
     ref = np.broadcast_to(y_torch.ravel()[:k], outs.shape)
     labels = [pitfall_label(r.mistakes) for r in rows]
     zmin, zmax = symmetric_range(diffs)
-    fig = go.Figure(go.Heatmap(
-        z=compact(np.where(np.isfinite(diffs), diffs, np.nan), diffs.size), x=_element_labels(y_torch.shape, k),
-        y=labels, customdata=compact(np.stack([outs, ref], axis=-1), diffs.size), colorscale=DIVERGING, zmin=zmin, zmax=zmax,
-        colorbar=dict(title="mistake − torch"),
+    part = f" — the first {k} of {n:,} elements" if k < n else ""
+    trace = dict(
+        type="heatmap", z=compact(np.where(np.isfinite(diffs), diffs, np.nan), diffs.size),
+        x=_element_labels(y_torch.shape, k), y=labels,
+        customdata=compact(np.stack([outs, ref], axis=-1), diffs.size), colorscale=DIVERGING, zmin=zmin, zmax=zmax,
+        colorbar=dict(title=dict(text="mistake − torch")),
         texttemplate="%{z:.4f}" if k <= 12 else None,
         hovertemplate="%{y}<br>element %{x}<br>this mistake %{customdata[0]:.4f}<br>torch "
                       "%{customdata[1]:.4f}<br>difference %{z:.4g}<extra></extra>",
         xgap=1, ygap=1,
-    ))
-    part = f" — the first {k} of {n:,} elements" if k < n else ""
-    fig.update_layout(meta={"note": part[3:]})
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", title="element of the output" if k <= 40 else None,
-                     showticklabels=k <= 40)
-    fig.update_layout(title="Each mistake's output minus torch's" + part, height=120 + 32 * len(rows),
-                      margin=dict(l=10, t=60, b=40))
-    return fig
+    )
+    layout = dict(
+        meta={"note": part[3:]}, title=dict(text="Each mistake's output minus torch's" + part),
+        height=120 + 32 * len(rows), margin=dict(l=10, t=60, b=40),
+        yaxis=dict(autorange="reversed", type="category"),
+        xaxis=dict(type="category", title=dict(text="element of the output") if k <= 40 else None,
+                   showticklabels=k <= 40),
+    )
+    return figure([trace], layout)
 
 
 def pitfall_bars(y_torch, y_wrong, label, max_elements=32):

@@ -84,7 +84,8 @@ def _explore(config):
     centered = rows - out_mean[:, None] if spec.centers else rows
     out_var = (centered**2).mean(axis=1)  # (G,) biased
     eps = spec.eps_for("float64")
-    expected = f.var / (f.var + eps)  # x_hat = (x - m) / sqrt(v + eps) has variance v / (v + eps)
+    with np.errstate(invalid="ignore"):  # an inf variance gives NaN here, not a RuntimeWarning
+        expected = f.var / (f.var + eps)  # x_hat = (x - m) / sqrt(v + eps) has variance v / (v + eps)
     caption = (
         f"{spec.label()} on {tuple(shape)}: {n_groups} group{'s' if n_groups != 1 else ''} "
         f"of {size} element{'s' if size != 1 else ''} each"

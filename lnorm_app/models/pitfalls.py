@@ -4,7 +4,9 @@ what was pooled against what the layer pools), every mistake beside torch, Batch
 Pure functions of a Config and of pasted text, cached on Config.key() and the text's digest.
 """
 
+import functools
 import hashlib
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -16,6 +18,7 @@ from lnorm_core import (
     RunningStats,
     check_shape,
     equivalents,
+    forward_each,
     group_ids,
     group_steps,
     manual_forward,
@@ -39,20 +42,40 @@ COMBINATIONS = (
     ("unbiased", "no_eps"),  # (x - x.mean()) / x.std()
     ("std_under_sqrt", "no_eps"),
 )
+PITFALLS = tuple((m,) for m in MISTAKES) + COMBINATIONS  # every mistake alone, then the combinations
+
+
+HEAD_ELEMENTS = 200  # a mistake's output is kept whole only this far (C order): the figure shows as many
 
 
 @dataclass(frozen=True)
 class Pitfall:
-    """One mistake (or combination): its output, its distance from torch, and the lines."""
+    """One mistake (or combination): how far it is from torch, the lines, and the start of its output.
+
+    y_head, diff_head: its output and output − torch's, flattened, the first HEAD_ELEMENTS only (a
+    1024 x 1024 input would hold 16 MB a mistake; pitfall_output gives one mistake's whole arrays).
+    max_abs and visible are over every element.
+    """
 
     mistakes: tuple
-    y: np.ndarray
-    diff: np.ndarray
+    shape: tuple
+    y_head: np.ndarray
+    diff_head: np.ndarray
     max_abs: float
     wrong_lines: tuple
     fixes: tuple
     description: str
     visible: bool = True  # whether the output differs from torch's as printed with 4 decimals
+
+    @property
+    def size(self):
+        """How many elements the output has."""
+        return int(np.prod(self.shape))
+
+    @property
+    def whole(self):
+        """The whole output in its shape, where the head holds all of it (else None)."""
+        return self.y_head.reshape(self.shape) if self.y_head.size == self.size else None
 
 
 @dataclass(frozen=True)
@@ -69,29 +92,91 @@ _pitfall_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["pitfalls"] <<
 
 
 def pitfalls(config):
-    """Every mistake alone and in COMBINATIONS, beside torch's output (cached)."""
+    """Every one of PITFALLS beside torch's output (cached)."""
     return _pitfall_cache.get_or_compute(("pitfalls",) + config.key(), lambda: _pitfalls(config))
 
 
-def _pitfall(spec, x, weight, bias, mistakes, y_torch):
+def _output(spec, x, weight, bias, mistakes, y_torch):
+    """(y, y − y_torch): one mistake's whole output and its difference from torch's."""
     y = manual_forward(spec, x, weight, bias, mistakes=mistakes)
-    diff = y - y_torch
-    with np.errstate(invalid="ignore"):
-        max_abs = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else float("nan")
+    return y, y - y_torch
+
+
+def _pitfall(mistakes, y, torch_print, scratch):
+    """One Pitfall from its output y (used up: it is overwritten), against torch's (a TorchPrint, shared by every
+    mistake). scratch: an array of y's shape to hold the difference (one for every mistake: a fresh large array
+    costs more to fill than the arithmetic)."""
+    head = lambda a: a.ravel()[:HEAD_ELEMENTS].copy()  # noqa: E731 - a copy: the whole array is let go
+    y_head = head(y)
+    diff = np.subtract(y, torch_print.y, out=scratch)
+    diff_head = head(diff)
+    size = np.abs(diff, out=diff)
+    max_abs = float(size.max()) if size.size else float("nan")  # NaN as soon as one difference is NaN
+    if not math.isfinite(max_abs):  # NaN or inf somewhere: the largest finite-or-inf |diff|, NaN when none is finite
+        with np.errstate(invalid="ignore"):
+            max_abs = float(np.nanmax(size)) if np.isfinite(size).any() else float("nan")
+    # as torch prints: two numbers 1e-4 or more apart never round to the same 4 decimals (rounding is monotone)
+    visible = max_abs >= 1e-4 or torch_print.differs(y, in_place=True)
     ms = [MISTAKES[m] for m in mistakes]
-    # as torch prints: two numbers 1e-4 or more apart never round to the same 4 decimals (rounding is monotone),
-    # so only a mistake that moves every element by less needs the whole output rounded and compared
-    visible = max_abs >= 1e-4 or not np.array_equal(np.round(y, 4), np.round(y_torch, 4), equal_nan=True)
-    return Pitfall(tuple(mistakes), y, diff, max_abs, tuple(m.wrong for m in ms), tuple(m.fix for m in ms),
-                   "; and ".join(m.description for m in ms), visible)
+    return Pitfall(tuple(mistakes), tuple(y.shape), y_head, diff_head, max_abs, tuple(m.wrong for m in ms),
+                   tuple(m.fix for m in ms), "; and ".join(m.description for m in ms), visible)
+
+
+class TorchPrint:
+    """torch's output, and whether another output prints differently with 4 decimals, as torch prints.
+
+    np.round(a, 4) is rint(a * 1e4) / 1e4, and two different integers below 2**53 stay different
+    once divided by 1e4: two numbers print alike exactly when rint(a * 1e4) are equal. So torch's
+    side is scaled and rounded once, and each output costs one new array, not two.
+    """
+
+    def __init__(self, y):
+        self.y = y
+
+    @functools.cached_property
+    def steps(self):
+        """rint(y * 1e4): the printed number, in units of its last decimal."""
+        with np.errstate(over="ignore"):  # past 1.8e304 the scaled number is inf, as in np.round
+            return np.rint(self.y * 1e4)
+
+    def differs(self, y, in_place=False):
+        """Whether y prints differently from torch's output (NaN against NaN prints alike); in_place: y may be
+        overwritten."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            s = np.multiply(y, 1e4, out=y if in_place else None)
+            np.rint(s, out=s)
+        return _prints_differently(s, self.steps)
+
+
+def _prints_differently(a, b):
+    """Whether two rounded arrays differ anywhere, NaN against NaN counting as alike."""
+    differ = np.flatnonzero(a != b)  # NaN != NaN: those few are looked at again
+    return bool(differ.size) and not np.all(np.isnan(a.flat[differ]) & np.isnan(b.flat[differ]))
 
 
 def _pitfalls(config):
     e = explore(config)
     y_torch = torch_forward(e.spec, e.x, e.weight, e.bias)
-    combos = [(m,) for m in MISTAKES] + [c for c in COMBINATIONS]
-    rows = [_pitfall(e.spec, e.x, e.weight, e.bias, c, y_torch) for c in combos]
+    torch_print, scratch = TorchPrint(y_torch), np.empty(y_torch.shape)
+    rows = [_pitfall(c, y, torch_print, scratch) for c, y in forward_each(e.spec, e.x, e.weight, e.bias, PITFALLS)]
     return Pitfalls(e.spec, e.x, y_torch, rows)
+
+
+_output_cache = BoundedCache(max_entries=4, max_bytes=CACHE_MIB["pitfalls"] << 20)
+
+
+def pitfall_output(config, mistakes):
+    """(y, y − torch's y): the whole output of one of PITFALLS, and its difference from torch's (cached)."""
+    mistakes = tuple(mistakes)
+    if mistakes not in PITFALLS:
+        raise InputError(f"no pitfall {'+'.join(mistakes)!r}; choose one of "
+                         + ", ".join("+".join(p) for p in PITFALLS))
+    key = ("pitfall output", mistakes) + config.key()
+
+    def compute():
+        e, result = explore(config), pitfalls(config)
+        return _output(e.spec, e.x, e.weight, e.bias, mistakes, result.y_torch)
+    return _output_cache.get_or_compute(key, compute)
 
 
 # ---- the finder: a pasted row, its verdict, its group step by step, what was pooled ---------------
