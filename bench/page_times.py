@@ -1,6 +1,6 @@
 """Server time of a rerun of each page, at its defaults and at the largest shape: a table.
 
-    python bench/page_times.py [--repeat N]
+    python bench/page_times.py [--repeat N] [--only PAGE]
 
 Each page runs in streamlit.testing.v1.AppTest (app.py, switch_page, run). The first run of
 a page is reported apart; the columns after it are the median of several reruns:
@@ -115,6 +115,7 @@ def ms(t):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="reruns per median (default 5)")
+    ap.add_argument("--only", default="", help="time only the rows whose name starts with this, e.g. 'pitfalls'")
     args = ap.parse_args()
     set_log_level("error")  # AppTest's "missing ScriptRunContext" warnings are noise here
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").disabled = True
@@ -133,6 +134,8 @@ def main():
     print(head)
     print("-" * len(head))
     for name, page, params in [(p, p, {}) for p in PAGES] + list(TABS):
+        if not name.startswith(args.only):
+            continue
         path = files.get(page)
         if path is None:
             print(f"{name:<20} {'-':<9} {'':>7} {'':>7} {'':>9}  {'':<7} not in app.py")
