@@ -11,9 +11,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-# Each page's results cache, in MiB: about 250 MiB in all beside torch's own ~300 MiB, so that one
-# server fits the hosted demo's 1 GiB. A result at the largest size (2**20 elements) is ~40 MiB.
-CACHE_MIB = {"explore": 96, "compare": 64, "pitfalls": 48, "diagnosis": 16, "steps": 16, "sweep": 8}
+# Each results cache, in MiB (one key a cache): about 250 MiB in all beside torch's own ~300 MiB, so that
+# one server fits the hosted demo's 1 GiB. At the largest size (2**20 elements) one result is 16 to 40 MiB:
+# explore ~40 (x, y, x_hat, group ids), compare ~32, pitfalls 16 (x, torch's y; each mistake keeps 200
+# elements), a pitfall's output 16, BatchNorm's steps just over 24 (train, eval, their difference).
+CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16, "finder": 16, "pooling": 16,
+             "same_pooling": 4, "steps": 32, "sweep": 8}
 
 
 def nbytes(value, _depth=0):

@@ -446,8 +446,10 @@ class RunningStats:
         return cls(np.zeros(num_features), np.ones(num_features), 0)
 
 
-def running_stats_step(spec, x, state, weight=None, bias=None):
+def running_stats_step(spec, x, state, weight=None, bias=None, output=True):
     """One forward of nn.BatchNorm (or a tracking nn.InstanceNorm): (y, new state).
+
+    output=False, in training: only the statistics are computed (the same numbers), and y is None.
 
     In training, y uses this batch's statistics and the buffers move towards them:
         factor = momentum, or 1 / num_batches_tracked when momentum is None (the cumulative average)
@@ -460,15 +462,21 @@ def running_stats_step(spec, x, state, weight=None, bias=None):
     """
     if not spec.keeps_running_stats:
         raise InputError("running statistics belong to BatchNorm and InstanceNorm with track_running_stats=True")
-    f = forward(spec, x, weight, bias, running_mean=state.running_mean, running_var=state.running_var)
-    if not spec.training:
-        return f.y, state
-    shape = f.y.shape
-    c = shape[1]
-    size = f.layout.group_size
-    unbiased = f.var * size / (size - 1)  # (G,) the running variance is unbiased, unlike the normalization
+    if output or not spec.training:
+        f = forward(spec, x, weight, bias, running_mean=state.running_mean, running_var=state.running_var)
+        if not spec.training:
+            return f.y, state
+        y, batch_mean, var, lay = f.y, f.mean, f.var, f.layout
+    else:  # the forward's own steps up to the variance, and no further
+        x = _as_array(x, "x")
+        lay = layout(spec, x.shape)
+        p = _pass(spec, lay, x, frozenset())
+        y, batch_mean, var = None, p.mean, _variance(p.total, p.mean, p.rows.shape[1], spec.centers)
+    c = lay.shape[1]
+    size = lay.group_size
+    unbiased = var * size / (size - 1)  # (G,) the running variance is unbiased, unlike the normalization
     # batch: one group per channel already; instance: groups are (n, c), averaged over n
-    batch_mean = f.mean.reshape(-1, c).mean(axis=0)  # (G,) -> (C,)
+    batch_mean = batch_mean.reshape(-1, c).mean(axis=0)  # (G,) -> (C,)
     batch_var = unbiased.reshape(-1, c).mean(axis=0)  # (G,) -> (C,)
     if spec.kind == "batch":
         count = state.num_batches_tracked + 1
@@ -481,4 +489,4 @@ def running_stats_step(spec, x, state, weight=None, bias=None):
         running_var=(1 - factor) * np.asarray(state.running_var) + factor * batch_var,
         num_batches_tracked=count,
     )
-    return f.y, new
+    return y, new

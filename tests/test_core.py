@@ -217,7 +217,10 @@ def test_running_statistics_over_steps_then_eval(cls, shape, momentum):
     state = lc.RunningStats.initial(3)
     for step in range(4):
         xb = _x(shape, seed=10 + step, offset=step)
+        quiet = lc.running_stats_step(spec, xb, state, weight, bias, output=False)  # the buffers only
         y, state = lc.running_stats_step(spec, xb, state, weight, bias)
+        assert quiet[0] is None and all(np.array_equal(getattr(quiet[1], k), getattr(state, k))
+                                        for k in ("running_mean", "running_var", "num_batches_tracked"))
         y_ref = module(torch.tensor(xb)).detach().numpy()
         np.testing.assert_allclose(y, y_ref, atol=1e-9)
         np.testing.assert_allclose(state.running_mean, module.running_mean.numpy(), atol=1e-12)

@@ -99,6 +99,21 @@ def test_explore_cache_stays_bounded_over_many_configs():
     assert entries <= ex._explore_cache.max_entries and size <= ex._explore_cache.max_bytes
 
 
+def test_every_results_cache_together_stays_within_the_servers_budget():
+    """The caches of every page model hold at most ~250 MiB together (the hosted demo has 1 GiB, torch ~300)."""
+    import importlib
+    import pkgutil
+
+    import lnorm_app.models as models
+
+    caches = {}
+    for info in pkgutil.iter_modules(models.__path__):
+        module = importlib.import_module(f"lnorm_app.models.{info.name}")
+        caches.update({f"{info.name}.{name}": c for name, c in vars(module).items() if isinstance(c, BoundedCache)})
+    assert len(caches) >= 9  # explore, same pooling, compare, sweep, pitfalls, outputs, finder, pooling, steps
+    assert sum(c.max_bytes for c in caches.values()) <= 256 << 20, {k: c.max_bytes >> 20 for k, c in caches.items()}
+
+
 @pytest.mark.parametrize("call,words", [
     (lambda: lc.check_shape((2048, 2048)), "1,048,576"),
     (lambda: lc.check_shape((1,) * (lc.MAX_DIMS + 1)), str(lc.MAX_DIMS)),

@@ -217,7 +217,7 @@ def batch_section(config, x):
     bn_config = dataclasses.replace(config, shape=tuple(x.shape)) if config.source == "paste" else config
     with ui.user_errors(stop=False):
         s = batch_steps(bn_config, steps)
-        st.caption(f"Batches of shape {tuple(s.batches[0].shape)}, drawn like the sidebar's input: batch k is "
+        st.caption(f"Batches of shape {s.shape}, drawn like the sidebar's input: batch k is "
                    f"seeded with seed + 100 + k. momentum={s.spec.momentum}, eps={s.spec.eps:g}. Set the sidebar's "
                    "Offset and Scale to watch the buffers move away from torch's initial 0 and 1.")
         ui.chart(figures.running_stats_figure(s.running_mean, s.running_var), COVERS)

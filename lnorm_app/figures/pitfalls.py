@@ -105,20 +105,19 @@ def running_stats_figure(running_mean, running_var, max_channels=12):
     x = np.arange(steps)
     layout, refs = _panel_axes(2, 2, ("running_mean", "running_var (unbiased)"), hspace=0.1)
     for axis in ("xaxis", "xaxis2"):
-        layout[axis].update(title="training step (0: torch's initial buffers)", dtick=max(1, (steps - 1) // 10))
+        layout[axis].update(title=dict(text="training step (0: torch's initial buffers)"), dtick=max(1, (steps - 1) // 10))
     traces = []
     for ch in range(k):
         color = GROUP_COLORS[ch % len(GROUP_COLORS)]
         for (xref, yref), values in zip(refs, (rm, rv)):
-            traces.append(go.Scatter(x=x, y=values[:, ch], xaxis=xref, yaxis=yref, name=f"channel {ch}",
-                                     legendgroup=f"channel {ch}", showlegend=xref == "x", mode="lines+markers",
-                                     line=dict(color=color),
-                                     hovertemplate=f"channel {ch}<br>step %{{x}}<br>%{{y:.4f}}<extra></extra>"))
-    fig = go.Figure(traces, layout=layout)
+            traces.append(dict(type="scatter", x=x, y=values[:, ch], xaxis=xref, yaxis=yref, name=f"channel {ch}",
+                               legendgroup=f"channel {ch}", showlegend=xref == "x", mode="lines+markers",
+                               line=dict(color=color),
+                               hovertemplate=f"channel {ch}<br>step %{{x}}<br>%{{y:.4f}}<extra></extra>"))
     part = f" — the first {k} of {c} channels" if k < c else ""
-    fig.update_layout(title="Running statistics after each training step" + part, height=440, meta={"note": part[3:]},
-                      margin=dict(t=80, b=40), legend=dict(orientation="h", y=-0.22))
-    return fig
+    layout.update(title=dict(text="Running statistics after each training step" + part), height=440,
+                  meta={"note": part[3:]}, margin=dict(t=80, b=40), legend=dict(orientation="h", y=-0.22))
+    return figure(traces, layout)
 
 
 def train_eval_figure(diff):

@@ -98,7 +98,7 @@ def _explore(config):
                        nonfinite_note=nonfinite_note(x, f))
 
 
-_same_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
+_same_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["same_pooling"] << 20)
 
 
 def same_pooling(config):

@@ -162,7 +162,7 @@ def _pitfalls(config):
     return Pitfalls(e.spec, e.x, y_torch, rows)
 
 
-_output_cache = BoundedCache(max_entries=4, max_bytes=CACHE_MIB["pitfalls"] << 20)
+_output_cache = BoundedCache(max_entries=4, max_bytes=CACHE_MIB["pitfall_output"] << 20)
 
 
 def pitfall_output(config, mistakes):
@@ -215,7 +215,7 @@ class Finding:
     input_note: str = ""
 
 
-_finder_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
+_finder_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["finder"] << 20)
 
 
 def digest(text):
@@ -349,7 +349,7 @@ class Pooling:
     other_group: str = ""
 
 
-_pooling_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["diagnosis"] << 20)
+_pooling_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["pooling"] << 20)
 
 
 def layer_name(spec):
@@ -435,7 +435,7 @@ def _pooling(config, against, focus):
 class Steps:
     """Training steps of a BatchNorm on seeded batches, then eval on the last batch.
 
-    batches: the inputs (batch k is seeded_tensor(shape, seed + 100 + k)).
+    shape: the batches' shape (batch k is seeded_tensor(shape, seed + 100 + k); they are not kept).
     states: the running statistics after each step (states[0] is torch's initial).
     y_train, y_eval: the last batch's output in training and in eval mode.
     running_mean, running_var: the states stacked, (steps + 1, C); the variance is unbiased.
@@ -443,7 +443,7 @@ class Steps:
     """
 
     spec: NormSpec
-    batches: list
+    shape: tuple
     states: list
     y_train: np.ndarray
     y_eval: np.ndarray
@@ -470,14 +470,14 @@ def _batch_steps(config, steps):
     shape = spec.check(check_shape(cfg.shape))
     weight, bias = cfg.params(spec, shape)
     state = RunningStats.initial(shape[1])
-    batches, states, y = [], [state], None
+    states, y = [state], None
     for k in range(steps):
         xb = seeded_tensor(shape, cfg.seed + 100 + k, cfg.dist, cfg.offset, cfg.scale)
-        y, state = running_stats_step(spec, xb, state, weight, bias)
-        batches.append(xb)
+        # the steps before the last move the buffers only: no output is computed for them
+        y, state = running_stats_step(spec, xb, state, weight, bias, output=k == steps - 1)
         states.append(state)
-    y_eval, _ = running_stats_step(spec.with_(training=False), batches[-1], state, weight, bias)
+    y_eval, _ = running_stats_step(spec.with_(training=False), xb, state, weight, bias)
     running_mean = np.stack([s.running_mean for s in states])  # steps + 1 of (C,) -> (steps + 1, C)
     running_var = np.stack([s.running_var for s in states])
     diff = y_eval - y
-    return Steps(spec, batches, states, y, y_eval, running_mean, running_var, diff, float(np.abs(diff).max()))
+    return Steps(spec, tuple(shape), states, y, y_eval, running_mean, running_var, diff, float(np.abs(diff).max()))
