@@ -221,10 +221,22 @@ def step_variance(rows, mean, centers, mistakes=()):
 
 def _squares(rows, mean, centers, mistakes=()):
     """The variance's pass over each row: (deviations, squares, sum of squares) (G, n), (G, n), (G,)."""
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a poisoned group is NaN, as in torch
-        deviations = rows - mean[:, None] if centers else rows  # (G, n)
-        squares = rows**2 if centers and "one_pass" in mistakes else deviations**2  # one pass: x itself squared
+    deviations = _deviations(rows, mean, centers)
+    squares = _square(rows, deviations, centers, mistakes)
+    with np.errstate(invalid="ignore", over="ignore"):
         return deviations, squares, squares.sum(axis=1)  # (G, n) -> (G,)
+
+
+def _deviations(rows, mean, centers):
+    """x - mean for each row (G, n); RMSNorm's are x itself."""
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: a poisoned group is NaN, as in torch
+        return rows - mean[:, None] if centers else rows
+
+
+def _square(rows, deviations, centers, mistakes=()):
+    """What the variance sums (G, n): the squared deviations; one pass squares x itself."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return rows**2 if centers and "one_pass" in mistakes else deviations**2
 
 
 def _variance(total, mean, n, centers, mistakes=()):
@@ -331,26 +343,32 @@ def _normalize(p, eps, centers, mistakes, in_place):
 def forward_each(spec, x, weight=None, bias=None, combinations=((),), dtype=np.float64):
     """(combination, y) for each combination of mistakes, in order: manual_forward's y for it, bit for bit.
 
-    What the combinations share is computed once: the pooling, the mean, the deviations and
-    their sum of squares (once for the layer's pooling and once for whole_sample's, once more
-    for one_pass). A mistake of the denominator then costs one pass over x, not a forward.
-    One y at a time, so that a caller need not hold them all. Eval with running statistics
-    runs a forward for each.
+    What the combinations share is computed once: the pooling, the mean and the deviations for
+    each pooling (the layer's, and whole_sample's where its groups differ), and the sum of
+    squares for each pooling with and without one_pass. A mistake of the denominator then
+    costs one pass over x, not a forward. One y at a time, so that a caller need not hold
+    them all. Eval with running statistics runs a forward for each.
     """
     dtype = np.dtype(dtype).type
     x = _as_array(x, "x", dtype)
     eps = dtype(spec.eps_for(dtype))
-    shared = {}
+    groups, sums = {}, {}
     for given in combinations:
         mistakes = _check_mistakes(given)
         if spec.uses_running_stats:
             yield given, forward(spec, x, weight, bias, mistakes, dtype=dtype).y
             continue
-        key = ("whole_sample" in mistakes, spec.centers and "one_pass" in mistakes)  # what _pass depends on
-        if key not in shared:
-            lay = step_pool(spec, x.shape, mistakes)
-            shared[key] = _pass(spec, lay, x, mistakes), _params(spec, lay, weight, bias, dtype)
-        pooled, (w, b) = shared[key]
+        lay = step_pool(spec, x.shape, mistakes)
+        if lay not in groups:
+            rows = lay.pool(x)  # (*x.shape) -> (G, n)
+            _, mean = step_mean(rows, spec.centers, mistakes)
+            groups[lay] = rows, mean, _deviations(rows, mean, spec.centers), _params(spec, lay, weight, bias, dtype)
+        rows, mean, deviations, (w, b) = groups[lay]
+        one_pass = spec.centers and "one_pass" in mistakes
+        if (lay, one_pass) not in sums:
+            with np.errstate(invalid="ignore", over="ignore"):
+                sums[lay, one_pass] = _square(rows, deviations, spec.centers, mistakes).sum(axis=1)
+        pooled = _Pass(lay, rows, mean, deviations, sums[lay, one_pass])
         _, _, y = _normalize(pooled, eps, spec.centers, mistakes, in_place=False)
         with np.errstate(invalid="ignore"):  # as step_affine, in place: x_hat is this combination's own
             if w is not None:

@@ -97,8 +97,8 @@ def pitfalls(config):
 
 
 def _output(spec, x, weight, bias, mistakes, y_torch):
-    """(y, y − y_torch): one mistake's whole output and its difference from torch's."""
-    y = manual_forward(spec, x, weight, bias, mistakes=mistakes)
+    """(y, y − y_torch): one mistake's whole output (manual_forward's) and its difference from torch's."""
+    [(_, y)] = forward_each(spec, x, weight, bias, [mistakes])  # the output alone: no group ids, no x_hat kept
     return y, y - y_torch
 
 
