@@ -106,4 +106,6 @@ def seeded_tensor(
     draw = torch.randn if dist == "normal" else torch.rand
     x = draw(shape, generator=generator, dtype=torch.float32)  # shape, float32
     out = x.numpy().astype(np.float64)  # float32 -> float64, exact
-    return out * scale + offset  # float64
+    out *= scale  # in place, the same arithmetic as out * scale + offset: no more arrays of the tensor's size
+    out += offset
+    return out

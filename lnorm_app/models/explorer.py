@@ -81,8 +81,12 @@ def _explore(config):
     perm, n_groups, size = reduction_layout(spec, shape)
     rows = pool(f.x_hat, perm, n_groups, size)  # (*x.shape) -> (G, n) one group a row
     out_mean = rows.mean(axis=1)  # (G,) 0 for every centered norm
-    centered = rows - out_mean[:, None] if spec.centers else rows
-    out_var = (centered**2).mean(axis=1)  # (G,) biased
+    if spec.centers:
+        squares = rows - out_mean[:, None]  # a new array: squared in place (one array of x's size, not two)
+        np.square(squares, out=squares)
+    else:
+        squares = rows**2  # RMSNorm: the rows are x_hat itself
+    out_var = squares.mean(axis=1)  # (G,) biased
     eps = spec.eps_for("float64")
     with np.errstate(invalid="ignore"):  # an inf variance gives NaN here, not a RuntimeWarning
         expected = f.var / (f.var + eps)  # x_hat = (x - m) / sqrt(v + eps) has variance v / (v + eps)
