@@ -4,6 +4,9 @@ Many sessions are threads of one process: a session's numbers must not depend on
 what another session does to torch's or numpy's global generators at the same time.
 """
 
+import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -145,3 +148,21 @@ def test_no_global_state_is_touched_by_what_a_session_runs(monkeypatch):
     pitfalls.batch_steps(Config(seed=7, kind="batch"), 3)
     compare.variance_sweep(1e4, "float32", seed=5)
     assert not touched, touched
+
+
+def test_the_servers_settings_are_read_by_streamlit_as_written():
+    """.streamlit/config.toml, as Streamlit itself parses it from the repository root (in a child process, so
+    this process's options stay as the other tests set them): a misspelt key or section is ignored, not refused."""
+    names = ["runner.postScriptGC", "server.fileWatcherType", "server.runOnSave", "client.showErrorDetails",
+             "client.toolbarMode", "server.maxUploadSize", "server.maxMessageSize", "browser.gatherUsageStats"]
+    code = ("import json, sys; from streamlit import config; config.get_config_options(force_reparse=True); "
+            "print(json.dumps({n: config.get_option(n) for n in sys.argv[1:]}))")
+    out = subprocess.run([sys.executable, "-c", code, *names], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=True)
+    read = json.loads(out.stdout.strip().splitlines()[-1])
+    # no forced full collection after each run: with torch loaded it holds the GIL ~150 ms on every rerun
+    assert read["runner.postScriptGC"] is False
+    assert read["server.fileWatcherType"] == "none" and read["server.runOnSave"] is False
+    assert read["client.showErrorDetails"] == "none" and read["client.toolbarMode"] == "viewer"
+    assert read["server.maxUploadSize"] == 5 and read["server.maxMessageSize"] == 50
+    assert read["browser.gatherUsageStats"] is False
