@@ -498,3 +498,51 @@ def test_torch_print_says_what_rounding_every_element_says(cells, scale, torch_n
         y = y_torch + np.array([move * scale for _, _, move in cells])
         exact = not np.array_equal(np.round(y, 4), np.round(y_torch, 4), equal_nan=True)
     assert TorchPrint(y_torch).differs(y) == exact
+
+
+def _groups_by_definition(name, shape):
+    """Each element's group, from the layers' definitions (np.indices, not lnorm's layouts): a tuple per element."""
+    idx = np.indices(shape).reshape(len(shape), -1).T  # (elements, ndim)
+    if name == "the whole sample":
+        keys = idx[:, :1]
+    elif name.startswith("LayerNorm"):
+        k = len(re.findall(r"\d+", name))  # 'LayerNorm((3, 4))': the last 2 dims
+        keys = idx[:, :len(shape) - k]
+    elif name == "BatchNorm":
+        keys = idx[:, 1:2]
+    elif name == "InstanceNorm":
+        keys = idx[:, :2]
+    else:  # GroupNorm(g): a group of shape[1] // g channels in each sample
+        g = int(name[len("GroupNorm("):-1])
+        keys = np.stack([idx[:, 0], idx[:, 1] // (shape[1] // g)], axis=1)
+    return [tuple(k) for k in keys]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([(2, 3, 4), (2, 4, 3), (3, 6, 300), (2, 4, 2, 3), (8, 6, 100)]),
+       st.sampled_from(["layer", "batch", "instance", "group"]), st.data())
+def test_the_pooling_model_sets_two_layers_groups_side_by_side(shape, kind, data):
+    """Pooling, for any layer, any layer or the whole sample set against it and any focus element: the cell codes
+    (1 both, 2 only the layer's, 3 only the other's), the two group sizes and whether the partitions are the same,
+    against the layers' definitions. The larger shapes take the path that does not search every pairing."""
+    from lnorm_app.config import Config
+    from lnorm_app.models.pitfalls import against_choices, pooling
+
+    config = Config(kind=kind, shape=shape, normalized_shape=shape[-1:], num_groups=2 if shape[1] % 2 == 0 else 1)
+    against = data.draw(st.sampled_from(against_choices(config)), label="against")
+    focus = tuple(data.draw(st.integers(0, d - 1), label="focus") for d in shape)
+    p = pooling(config, against, focus)
+    mine_name = {"layer": f"LayerNorm(({shape[-1]},))", "batch": "BatchNorm", "instance": "InstanceNorm",
+                 "group": f"GroupNorm({config.num_groups})"}[kind]
+    assert p.layer_name == mine_name
+    a = _groups_by_definition(mine_name, shape)
+    b = _groups_by_definition(p.other_name, shape)
+    f = int(np.ravel_multi_index(focus, shape))
+    mine = np.array([k == a[f] for k in a])
+    theirs = np.array([k == b[f] for k in b])
+    expected = np.select([mine & theirs, mine, theirs], [1, 2, 3], 0).reshape(shape)
+    np.testing.assert_array_equal(p.membership, expected)
+    assert (p.layer_size, p.other_size) == (mine.sum(), theirs.sum())
+    assert p.same == (len(set(zip(a, b))) == len(set(a)) == len(set(b)))
+    for ids, groups in ((p.layer_ids, a), (p.other_ids, b)):  # one id per group, as the definition groups them
+        assert len(set(zip(ids.ravel().tolist(), groups))) == len(set(groups)) == len(set(ids.ravel().tolist()))

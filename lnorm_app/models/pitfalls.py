@@ -327,8 +327,8 @@ def _table(steps):
 class Pooling:
     """Two partitions of the same tensor: the layer's groups and another pooling's.
 
-    layer_ids, other_ids: the group of each element (x's shape) in each. focus: the element whose
-    groups are compared cell by cell; membership: per element, 0 elsewhere, 1 in both of its groups,
+    layer_ids, other_ids: the group of each element (x's shape, int32) in each. focus: the element whose
+    groups are compared cell by cell; membership: per element (int8), 0 elsewhere, 1 in both of its groups,
     2 only in the layer's, 3 only in the other's. layer_name, other_name: in words. same: whether
     the two partitions are the same. layer_size, other_size: the sizes of the focus element's two
     groups. also: other layers that pool like the other pooling, as labels (the equivalence named).
@@ -393,7 +393,8 @@ def _same_groups(lay, other_ids):
     """Whether other_ids split x as lay's groups do, in two passes: each of lay's groups lies in one other group,
     and there are as many groups on each side."""
     rows = lay.pool(other_ids)  # (G, n): the other pooling's id of each element of each of lay's groups
-    return bool((rows.min(axis=1) == rows.max(axis=1)).all()) and lay.num_groups == np.unique(other_ids).size
+    groups = np.count_nonzero(np.bincount(other_ids.ravel()))  # ids are >= 0: counted, not sorted (np.unique)
+    return bool((rows.min(axis=1) == rows.max(axis=1)).all()) and lay.num_groups == groups
 
 
 def _pooling(config, against, focus):
@@ -414,7 +415,9 @@ def _pooling(config, against, focus):
         other_ids = group_ids(like, shape)
         other_name = against
     mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
-    membership = np.where(mine & theirs, 1, np.where(mine, 2, np.where(theirs, 3, 0)))
+    membership = mine.view(np.int8) * np.int8(2)  # 2 only the layer's, 3 only the other's, 1 both, 0 neither
+    membership += theirs.view(np.int8) * np.int8(3)
+    membership[mine & theirs] = 1
     small = e.x.size <= EQUIVALENTS_MAX_ELEMENTS  # equivalents and same_partition search every pairing
     also = []
     if against == WHOLE_SAMPLE and small and same_partition(other_ids, group_ids(like, shape)):
@@ -423,8 +426,10 @@ def _pooling(config, against, focus):
              if q.shape == shape and q.spec.centers and layer_name(q.spec) not in also]  # on this very shape
     also = [name for name in also if name != layer_name(e.spec)]
     same = same_partition(layer_ids, other_ids) if small else _same_groups(e.f.layout, other_ids)
-    return Pooling(layer_ids, other_ids, focus, membership, layer_name(e.spec), other_name,
-                   same, int(mine.sum()), int(theirs.sum()), tuple(also),
+    # kept as int32 and int8 (9 MB at 1024 x 1024, 24 MB as int64): one result fits its cache, and a rerun or a
+    # new session on the same input does not compute it again
+    return Pooling(layer_ids.astype(np.int32), other_ids.astype(np.int32), focus, membership, layer_name(e.spec),
+                   other_name, same, int(mine.sum()), int(theirs.sum()), tuple(also),
                    group_slice(np.argwhere(mine), shape), group_slice(np.argwhere(theirs), shape))
 
 
