@@ -175,6 +175,21 @@ def test_pooling_figure_of_a_large_tensor_stays_within_the_cell_budget():
     fig = figures.pitfalls.pooling_figure(_pooling(ids, np.zeros_like(ids), (3, 5)))
     assert sum(np.size(t.z) for t in fig.data) <= figures.MAX_CELLS
     assert figures.note_of(fig) and fig.data[0].text is None
+    custom = np.asarray(fig.data[0].customdata)  # each shown cell's two group ids, as the hover names them
+    shown = np.ix_(np.asarray(fig.data[0].y), np.asarray(fig.data[0].x))  # the rows and columns the axes name
+    np.testing.assert_array_equal(custom[..., 0], ids[shown])
+    np.testing.assert_array_equal(custom[..., 1], 0)
+    assert custom.dtype.itemsize <= 2  # ids below 65536 go out as 2 bytes each (base64), not 4 or 8
+
+
+def test_pooling_figure_keeps_group_ids_beyond_16_bits():
+    ids = np.arange(70000 * 2).reshape(2, 70000)  # InstanceNorm-like: every element its own group
+    fig = figures.pitfalls.pooling_figure(_pooling(ids, ids // 2, (1, 69999)))
+    custom = np.asarray(fig.data[0].customdata)
+    shown = np.ix_(np.asarray(fig.data[0].y), np.asarray(fig.data[0].x))
+    np.testing.assert_array_equal(custom[..., 0], ids[shown])  # not wrapped round to 16 bits
+    np.testing.assert_array_equal(custom[..., 1], ids[shown] // 2)
+    assert custom.max() >= 65536
 
 
 def test_steps_table_fills_the_first_differing_step():

@@ -197,7 +197,8 @@ def pooling_figure(p, max_cells=MAX_CELLS, max_panels=6):
     col_idx = np.arange(panels.shape[2])[::stride]
     traces = []
     for i in range(count):
-        custom = np.stack([ids_a[i], ids_b[i]], axis=-1)
+        custom = np.stack([ids_a[i], ids_b[i]], axis=-1)  # group ids: sent in the smallest unsigned type that
+        custom = custom.astype(np.min_scalar_type(max(int(custom.max()), 0)))  # holds them (base64, 2 B each)
         labels = np.char.add(np.char.add(ids_a[i].astype(str), " · "), ids_b[i].astype(str)).tolist() if text else None
         traces.append(dict(
             type="heatmap", z=shown[i], x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], customdata=custom,
