@@ -1,6 +1,6 @@
 """The long fuzz of the pages: thousands of links a person can reach, each opened under AppTest.
 
-Draws links from tests/page_links.py (the strategy tests/test_page_space.py runs 40 of in CI)
+Draws links from tests/page_links.py (the strategy tests/app/test_views_space.py runs 40 of in CI)
 and checks each with the same property: no exception, never the catch-all message, torch's
 own words wherever torch.nn refuses the layer and no error where it computes. Unlike the test,
 it does not stop at the first failure: it keeps going, groups the failures by what went wrong

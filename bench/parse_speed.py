@@ -4,7 +4,7 @@
 
 Many people share one server, so a bad paste of MAX_PASTE_CHARS characters must be refused
 quickly: the parser reads brackets, not characters, in Python and checks the text between them
-with regular expressions, each one forward pass. tests/test_tensors.py checks what each refusal
+with regular expressions, each one forward pass. tests/core/test_parse.py checks what each refusal
 says; this prints how long it takes (a test never asserts a time):
 
   1. each worst paste of tests/huge_pastes.py, about MAX_PASTE_CHARS characters;

@@ -21,7 +21,7 @@ is exact interval arithmetic through one group's statistics (no linearisation):
     y_i          lies between the four corners (x_i - mean +- ...) / (D_lo, D_hi), times |weight_i|
 
 so a row computed from the unrounded tensor is found from the rounded print
-(tests/test_diagnosis.py checks the bound against the true outputs).
+(tests/core/test_diagnosis.py checks the bound against the true outputs).
 """
 
 import itertools

@@ -6,7 +6,7 @@
     torch_dtype(dtype)        -> the torch.dtype of a name (a torch.dtype is returned as it is)
 
 The numbers are those of IEEE 754 binary64, binary32 and binary16 and of bfloat16, written out
-so that a reader sees them; tests/test_dtypes.py checks them against torch.finfo and numpy.finfo.
+so that a reader sees them; tests/core/test_dtypes.py checks them against torch.finfo and numpy.finfo.
 """
 
 from dataclasses import dataclass

@@ -17,3 +17,13 @@ def pytest_report_header(config):
     found = "found" if shutil.which(chromium) or os.path.isfile(chromium) else "MISSING"
     ci = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
     return f"browser tests: {chromium} ({found}); missing browser or playwright {'fails (CI)' if ci else 'skips'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its tier, the folder it lives in: `pytest -m core`, `-m app`, `-m browser`."""
+    import pytest
+
+    for item in items:
+        tier = item.path.parent.name
+        if tier in ("core", "app", "browser"):
+            item.add_marker(getattr(pytest.mark, tier))

@@ -1,7 +1,7 @@
 """The parser's worst pastes: bad text of about MAX_PASTE_CHARS characters, built on demand.
 
 Each case is (id, make, keywords): make() builds the text, and its refusal must contain every
-keyword, the place included. tests/test_tensors.py checks the refusals; bench/parse_speed.py
+keyword, the place included. tests/core/test_parse.py checks the refusals; bench/parse_speed.py
 times them (a test never asserts a time).
 
 Every place is counted from the construction, not read from the parser: after "[" and n

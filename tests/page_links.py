@@ -6,7 +6,7 @@ normalized_shape among the valid suffixes, num_groups among the divisors, eps am
 sidebar's choices, affine, init, mode, track_running_stats, momentum, seed, distribution,
 offset, scale) and the page's own tab or dtype. torch_refusal() asks torch.nn, not lnorm,
 whether the layer runs on that input. check_link_opens() opens the link under AppTest and
-checks the property. tests/test_page_space.py runs it in CI; bench/fuzz_pages.py runs it
+checks the property. tests/app/test_views_space.py runs it in CI; bench/fuzz_pages.py runs it
 for thousands of links.
 """
 

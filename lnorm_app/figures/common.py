@@ -74,7 +74,7 @@ def figure(traces, layout):
     """A Figure of trace dicts (each with its "type") and a layout dict, built without plotly's validation.
 
     Validating every property on assignment is ~10 ms a figure, most of a page's rerun; these
-    builders' output is validated instead by the tests (tests/test_figures_space.py), over the
+    builders' output is validated instead by the tests (tests/app/test_figures_space.py), over the
     whole space of shapes and values, with go.Figure(fig.to_dict()) and to_json(validate=True).
     """
     return go.Figure(data=[_drop_none(t) for t in traces], layout=_drop_none(layout), _validate=False)

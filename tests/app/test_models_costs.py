@@ -18,7 +18,7 @@ from lnorm_app.models import timing as tv
 from lnorm_app.models import timing_gpu as tg
 from lnorm_core import InputError, published, timing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CSV = ROOT / "data" / "gpu" / "gpu_norm_measurements.csv"
 RECORDING = ROOT / "data" / "timing" / "cpu-xeon-2threads-2026-11-21.json"
 H100 = "NVIDIA H100 80GB HBM3"

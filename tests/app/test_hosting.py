@@ -19,7 +19,7 @@ from lnorm_app.cache import BoundedCache
 from lnorm_app.config import Config
 from lnorm_app.models.explorer import explore
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _expected_draw(shape, seed):

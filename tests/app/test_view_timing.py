@@ -18,7 +18,7 @@ from lnorm_app.models import timing as tv
 from lnorm_app.models import timing_run as tr
 from lnorm_core import timing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUN_KEY = "timing_report"
 ALL_LAYERS = ["LayerNorm", "RMSNorm", "BatchNorm", "InstanceNorm", "GroupNorm"]
 H100 = "NVIDIA H100 80GB HBM3"

@@ -387,13 +387,13 @@ def test_ulp_and_compare_against_hand_values():
 
 
 def test_equivalences_the_issue_names():
-    n, l, d = 2, 3, 4
+    n, seq, d = 2, 3, 4
     layer = lc.NormSpec("layer", normalized_shape=(d,))
-    found = {(e.spec.kind, e.shape): e for e in lc.equivalents(layer, (n, l, d))}
-    inst = found[("instance", (n, l, d, 1))]
+    found = {(e.spec.kind, e.shape): e for e in lc.equivalents(layer, (n, seq, d))}
+    inst = found[("instance", (n, seq, d, 1))]
     assert inst.same_output and not inst.same_with_affine  # weight (L,) against (D,)
-    x = _x((n, l, d))
-    assert lc.outputs_equal(layer, x, lc.NormSpec("instance"), x.reshape(n, l, d, 1))
+    x = _x((n, seq, d))
+    assert lc.outputs_equal(layer, x, lc.NormSpec("instance"), x.reshape(n, seq, d, 1))
 
     c, h = 4, 3
     g1 = lc.NormSpec("group", num_groups=1)

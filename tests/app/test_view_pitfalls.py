@@ -317,7 +317,7 @@ def test_any_layer_a_right_row_is_right_and_placed(kind, shape, seed, data):
 def test_the_readmes_pitfalls_link_gives_its_verdict():
     from urllib.parse import parse_qsl, urlsplit
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     link = [line for line in readme.splitlines() if line.startswith("/pitfalls?")][0]
     params = dict(parse_qsl(urlsplit(link).query))
     x = np.asarray(json.loads(params["paste"]))  # (2, 4): the forum's row and another

@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - the CI installs it (requirements-dev.t
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 

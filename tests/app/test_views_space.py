@@ -7,7 +7,7 @@ layer on that input, and no error where torch computes.
 
 CI runs 40 links, derandomized so that a run is repeatable; a long fuzz draws thousands:
 
-    LNORM_FUZZ_EXAMPLES=2000 python -m pytest tests/test_page_space.py -k property
+    LNORM_FUZZ_EXAMPLES=2000 python -m pytest tests/app/test_views_space.py -k property
     python bench/fuzz_pages.py --examples 2000      # keeps going past a failure and lists them all
 
 Each failure a fuzz found is a named test below, with the link that showed it.

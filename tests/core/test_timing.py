@@ -22,7 +22,7 @@ from lnorm_core.timing import __main__ as cli
 from lnorm_core.timing import impls
 from lnorm_core.errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = 2**8  # the smallest size timing accepts
 FAST = 0.002  # seconds per measurement: enough for a positive median, not for a figure
 MEASURED_IMPLS = ("native", "manual", "manual_var_mean", "numpy")

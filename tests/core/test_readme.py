@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 import lnorm_core as lc
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def library_block():

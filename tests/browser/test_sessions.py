@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_browser import ERROR, EXCEPTION, MAIN, browser, expect, open_page, server, settle  # noqa: F401
+from browser_kit import ERROR, EXCEPTION, MAIN, expect, open_page, settle
 
 pytestmark = pytest.mark.browser
 

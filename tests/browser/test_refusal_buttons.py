@@ -1,6 +1,6 @@
 """Issue 9 in a real browser: torch's refusal explained with buttons that apply a choice, and the notebook download.
 
-Reuses tests/test_browser.py's server and headless chromium (Debian's /usr/bin/chromium); waits on
+Uses tests/browser/browser_kit.py's server and headless chromium (Debian's /usr/bin/chromium); waits on
 the app's own run state, never on sleeps. LNORM_SCREENSHOTS=DIR saves what the page showed.
 """
 
@@ -10,10 +10,7 @@ import re
 import pytest
 import torch
 
-import test_browser as tb
-from test_browser import ERROR, MAIN, PLOT, SIDEBAR, assert_clean, expect, open_page, screenshot, settle, sidebar_value
-
-browser, server, page = tb.browser, tb.server, tb.page  # the browser tests' fixtures: one server per module
+from browser_kit import ERROR, MAIN, PLOT, SIDEBAR, assert_clean, expect, open_page, screenshot, settle, sidebar_value
 
 pytestmark = pytest.mark.browser
 

@@ -22,7 +22,7 @@ from lnorm_core import published
 from lnorm_core.errors import InputError
 from lnorm_core.spec import KINDS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "data" / "gpu" / "gpu_norm_measurements.csv"
 PINNED = re.compile(r"^https://github\.com/[^/]+/[^/]+/blob/([0-9a-f]{40})/.+$")
 
