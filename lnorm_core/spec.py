@@ -214,6 +214,10 @@ class NormSpec:
             return f"InstanceNorm{n_spatial}d"
         return None
 
+    def layout(self, shape):
+        """The Layout of this spec on an input of `shape`: how it pools, where its parameters run."""
+        return layout(self, shape)
+
     def with_(self, **changes):
         """A copy with some parameters changed (validated again)."""
         return replace(self, **changes)
@@ -294,6 +298,13 @@ class Layout:
     param_axes: the dims of x that the parameters run along (the trailing dims, or dim 1).
     param_broadcast: the shape weight and bias take to broadcast against x:
         normalized_shape as it is, or (1, C, 1, ...); running statistics broadcast the same way.
+    view, reduce_dims: the same pooling as a person writes it in torch or numpy: reshape x to
+        `view`, then reduce over `reduce_dims` with keepdim, and each group's statistic stands
+        where it broadcasts back against x.reshape(view):
+          layer/rms:  view = shape,              reduce_dims = the last len(normalized_shape) dims
+          batch:      view = shape,              reduce_dims = (0, 2, 3, ...)
+          instance:   view = shape,              reduce_dims = (2, 3, ...)
+          group:      view = (N, G, C/G, *S),    reduce_dims = (2, 3, ...)
     """
 
     shape: tuple
@@ -303,6 +314,8 @@ class Layout:
     param_shape: tuple
     param_axes: tuple
     param_broadcast: tuple
+    view: tuple = None
+    reduce_dims: tuple = None
 
     def pool(self, x):
         """(*shape) -> (num_groups, group_size): each reduction group in one row."""
@@ -323,22 +336,30 @@ def layout(spec, shape):
     ndim = len(shape)
     perm = tuple(range(ndim))
     total = math.prod(shape)
+    view = shape
+    spatial = tuple(range(2, ndim))  # the dims after (N, C)
     if spec.info.trailing:
         size = math.prod(spec.normalized_shape)
         k = len(spec.normalized_shape)
         param_axes = tuple(range(ndim - k, ndim))
         broadcast = spec.normalized_shape  # trailing dims broadcast as they are
+        reduce_dims = param_axes  # the dims of normalized_shape
     else:
         param_axes = (1,)
         broadcast = (1, shape[1]) + (1,) * (ndim - 2)  # (C,) -> (1, C, 1, ...)
         if spec.kind == "batch":
-            perm = (1, 0) + tuple(range(2, ndim))  # channels first: each channel's elements contiguous
+            perm = (1, 0) + spatial  # channels first: each channel's elements contiguous
             size = total // shape[1]
+            reduce_dims = (0,) + spatial  # every dim but the channel's
         elif spec.kind == "instance":
             size = math.prod(shape[2:])
-        else:  # group
+            reduce_dims = spatial  # each (sample, channel) over its spatial dims
+        else:  # group: (N, C, *S) -> (N, G, C/G, *S), each (sample, group) over its channels and spatial dims
             size = (shape[1] // spec.num_groups) * math.prod(shape[2:])
-    return Layout(shape, perm, total // size, size, spec.param_shape(shape), param_axes, broadcast)
+            view = (shape[0], spec.num_groups, shape[1] // spec.num_groups) + shape[2:]
+            reduce_dims = tuple(range(2, len(view)))
+    return Layout(shape, perm, total // size, size, spec.param_shape(shape), param_axes, broadcast, view,
+                  reduce_dims)
 
 
 def reduction_layout(spec, shape):

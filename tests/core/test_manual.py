@@ -433,3 +433,30 @@ def test_nan_poisons_its_group_only():
     y_ref = F.layer_norm(torch.tensor(x), (3,)).numpy()
     assert np.isnan(y[0]).all() and np.isfinite(y[1]).all()
     np.testing.assert_allclose(y, y_ref, equal_nan=True, atol=1e-12)
+
+
+@settings(max_examples=60, derandomize=True)
+@given(kind=st.sampled_from(lc.KINDS), shape=st.lists(st.integers(1, 4), min_size=2, max_size=5).map(tuple))
+def test_layout_view_and_reduce_dims_pool_as_torch_does(kind, shape):
+    """x.reshape(layout.view), reduced over layout.reduce_dims with keepdim, gives the statistics torch uses:
+    normalizing with them, written here in torch, equals torch.nn's module without affine."""
+    c = shape[1]
+    params = {"normalized_shape": shape[-2:]} if kind in ("layer", "rms") else {"affine": False}
+    if kind in ("layer", "rms"):
+        params["elementwise_affine"] = False
+    if kind == "group":
+        params["num_groups"] = max(d for d in (1, 2) if c % d == 0)
+    spec = lc.NormSpec(kind, **params)
+    try:
+        lay = spec.layout(shape)
+    except lc.InputError:
+        return  # torch refuses this one (tests/core/test_spec.py checks where)
+    x = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 3.0
+    v = x.reshape(lay.view)
+    mean = v.mean(dim=lay.reduce_dims, keepdim=True) if spec.centers else torch.zeros(())
+    var = ((v - mean) ** 2).mean(dim=lay.reduce_dims, keepdim=True)  # biased, as torch's norms
+    eps = spec.eps if spec.eps is not None else torch.finfo(torch.float64).eps
+    mine = ((v - mean) / torch.sqrt(var + eps)).reshape(shape)
+    with torch.no_grad():
+        theirs = module_for(spec, shape)(x)
+    assert torch.allclose(mine, theirs, rtol=1e-10, atol=1e-10)
