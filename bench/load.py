@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its neighbours import by name
-from crowd import Visitor  # noqa: E402
+from crowd import PAGES, Visitor  # noqa: E402
 from page_load import HOST, ROOT, free_port, machine_line, start_server, stop_server, wait_healthy  # noqa: E402
 from st_session import Session  # noqa: E402
 
@@ -180,13 +180,19 @@ async def run_level(target, sessions, hold_s, seed):
 
 
 async def warm_up(target):
-    """Open every page once, unmeasured: imports and first computations are not what the levels measure."""
-    for page in ("explorer", "compare", "pitfalls", "timing"):
+    """Open every page and each of its tabs once, unmeasured: imports and first computations are not what the
+    levels measure."""
+    for page in PAGES:
         s = Session(target.url)
-        run = await s.open(page)
+        runs = [await s.open(page)]
+        for key, w in list(s.widgets.items()):
+            for label in w.options[1:] if w.kind == "tab_container" else ():
+                if key in s.widgets:  # a tab inside another tab is gone once the outer one turns
+                    runs.append(await s.change(key, label))
         await s.close()
-        if run.errors:
-            raise RuntimeError(f"{target.name} {page}: {run.errors}")
+        errors = [e for r in runs for e in r.errors]
+        if errors:
+            raise RuntimeError(f"{target.name} {page}: {errors}")
 
 
 def pct(values, q):

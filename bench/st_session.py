@@ -27,6 +27,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 STREAM = "/_stcore/stream"
+XSRF_COOKIE = "_streamlit_xsrf"
 RUN_TIMEOUT_S = 120  # a run that has not finished by then is an error, not a wait without end
 CONNECT_TIMEOUT_S = 30
 MAX_MESSAGE_BYTES = 64 << 20
@@ -105,24 +106,32 @@ class Session:
         finally:
             writer.close()
         lines = head.decode("latin-1").split("\r\n")
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "set-cookie":
-                key, _, rest = value.strip().partition("=")
-                self.cookies[key] = rest.split(";", 1)[0]
+        self._keep_cookies(value for name, _, value in (line.partition(":") for line in lines[1:])
+                           if name.strip().lower() == "set-cookie")
         return int(lines[0].split()[1])
 
+    def _keep_cookies(self, values):
+        for value in values:
+            key, _, rest = value.strip().partition("=")
+            self.cookies[key] = rest.split(";", 1)[0]
+
     async def connect(self, resume=False):
-        """Open the websocket; resume=True asks for the session this client had (the frontend's reconnect)."""
-        protocols = ["streamlit", "", self.session_id] if resume and self.session_id else ["streamlit"]
+        """Open the websocket; resume=True asks for the session this client had (the frontend's reconnect).
+
+        The subprotocol list is the frontend's: "streamlit", the XSRF token from the page's cookie,
+        and on a reconnect the session id; a cookie the answer sets is kept (a proxy's, on a redispatch).
+        """
+        protocols = ["streamlit"]
+        if resume and self.session_id:
+            protocols += [self.cookies.get(XSRF_COOKIE) or "none", self.session_id]
         headers = dict(self.headers)
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self._ws = await asyncio.wait_for(websockets.connect(
-            self.ws_url, subprotocols=[", ".join(protocols)] if len(protocols) > 1 else protocols,
-            additional_headers=headers, max_size=MAX_MESSAGE_BYTES, ping_interval=None, open_timeout=None,
-            compression=None), CONNECT_TIMEOUT_S)
-        self.response_headers = dict(self._ws.response.headers.raw_items())
+            self.ws_url, subprotocols=protocols, additional_headers=headers, max_size=MAX_MESSAGE_BYTES,
+            ping_interval=None, open_timeout=None, compression=None), CONNECT_TIMEOUT_S)
+        self.response_headers = {k.lower(): v for k, v in self._ws.response.headers.raw_items()}
+        self._keep_cookies(self._ws.response.headers.get_all("Set-Cookie"))
 
     async def open(self, page, query=""):
         """A first open by link: GET the page, connect, run it. The Run takes in all three."""
