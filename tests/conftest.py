@@ -20,10 +20,10 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark each test with its tier, the folder it lives in: `pytest -m core`, `-m app`, `-m browser`."""
+    """Mark each test with its tier, the folder it lives in: `pytest -m core`, `-m app`, `-m browser`, `-m server`."""
     import pytest
 
     for item in items:
         tier = item.path.parent.name
-        if tier in ("core", "app", "browser"):
+        if tier in ("core", "app", "browser", "server"):
             item.add_marker(getattr(pytest.mark, tier))

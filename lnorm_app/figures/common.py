@@ -9,8 +9,15 @@ layout.meta["note"] (read with note_of).
 import math
 
 import numpy as np
+import pandas  # noqa: F401  (see below)
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale
+
+# pandas is imported before any figure is built. plotly looks it up in sys.modules without importing it
+# (_plotly_utils.optional_imports.get_module(..., should_load=False)), and Streamlit imports it lazily, at a
+# session's first table: on a fresh server, while one session's thread is importing pandas, another's figure
+# found the half-made module and failed ("partially initialized module 'pandas' has no attribute 'Series'"),
+# which bench/load.py saw as visitors' exceptions. An import statement waits for a module being imported.
 
 # the most heatmap cells (or points) one figure sends to the browser: 200 x 200 of one panel, about 5 px
 # a cell across the page; more cells are more bytes on the websocket and more time to draw, not more to see

@@ -5,31 +5,22 @@ Where chromium or playwright is missing the tests skip, except in CI (CI=true), 
 failure. The fixtures (browser, server, page) are registered for tests/browser by its conftest.py.
 """
 
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from serving import require, streamlit_server
 
 try:
     from playwright.sync_api import expect, sync_playwright
 except ImportError:  # pragma: no cover - the CI installs it (requirements-dev.txt)
     expect = sync_playwright = None
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("LNORM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 TIMEOUT_MS = 30_000  # CI is a 2-core box: the first run of a page imports torch and computes
-SERVER_START_S = 60
 
 # url path -> (title, draws a figure at its defaults)
 PAGES = {
@@ -48,74 +39,11 @@ EXCEPTION = '[data-testid="stException"]'
 ERROR = '[data-testid="stAlertContentError"]'
 
 
-def _require(ok, reason):
-    """Skip without the browser tools, but fail in CI: there the tests must run."""
-    if ok:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: the browser tests must run, not skip)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A running app: its base URL, and what it has written to its log so far."""
-
-    def __init__(self, url, log):
-        self.url = url
-        self._log = log
-
-    def log(self, tail=6000):
-        self._log.seek(0)
-        return self._log.read()[-tail:]
-
-
-@contextlib.contextmanager
-def streamlit_server():
-    """`streamlit run app.py` from the repo root on a free port, up within 60 s; killed after."""
-    port = _free_port()
-    log = tempfile.TemporaryFile(mode="w+")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    server = Server(f"http://localhost:{port}", log)
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{server.log()}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer {server.url}/_stcore/health within "
-                            f"{SERVER_START_S} s:\n{server.log()}", pytrace=False)
-            time.sleep(0.25)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """Debian's chromium, headless, with a fresh profile directory."""
-    _require(sync_playwright is not None, "the playwright package is not installed")
-    _require(shutil.which(CHROMIUM) is not None or Path(CHROMIUM).is_file(), f"no browser at {CHROMIUM}")
+    require(sync_playwright is not None, "the playwright package is not installed")
+    require(shutil.which(CHROMIUM) is not None or Path(CHROMIUM).is_file(), f"no browser at {CHROMIUM}")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             tmp_path_factory.mktemp("chromium-profile"), executable_path=CHROMIUM, headless=True,
