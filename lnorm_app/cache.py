@@ -6,7 +6,9 @@ made read-only, so one session cannot change what another one is shown.
 """
 
 import dataclasses
+import functools
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -89,3 +91,77 @@ class BoundedCache:
         with self._lock:
             self._items.clear()
             self._bytes = 0
+
+
+def derived(fn=None, *, per_object=8):
+    """fn(obj, *args) computed once for each live obj and arguments, then shared: a figure, a formatted text.
+
+    What a page shows of a cached result (its figures, its tables as text) is the same on every
+    rerun that shows that result, for every session; building it again costs more than the rest
+    of a rerun. Here it lives as long as obj does, so the results caches that bound obj bound it
+    too, and at most per_object argument sets are kept for one obj. The value is shared between
+    sessions: nothing may change it. An obj that cannot be weakly referenced, or arguments that
+    cannot be hashed, are computed every time.
+    """
+    if fn is None:
+        return functools.partial(derived, per_object=per_object)
+    memo = {}  # id(obj) -> OrderedDict(arguments -> value), an entry removed as its obj is freed
+    lock = threading.RLock()  # re-entrant: freeing a value can free another obj, whose entry goes then
+
+    def forget(ident):
+        with lock:
+            memo.pop(ident, None)
+
+    @functools.wraps(fn)
+    def shared(obj, *args, **kwargs):
+        key = (args, tuple(sorted(kwargs.items())))
+        try:
+            hash(key)
+        except TypeError:
+            return fn(obj, *args, **kwargs)
+        ident = id(obj)
+        with lock:
+            values = memo.get(ident)
+            if values is not None and key in values:
+                values.move_to_end(key)
+                return values[key]
+        value = fn(obj, *args, **kwargs)  # outside the lock: another session need not wait for this one
+        with lock:
+            values = memo.get(ident)
+            if values is None:
+                try:
+                    weakref.finalize(obj, forget, ident)
+                except TypeError:  # not weakly referable: nothing tells when its id is free again
+                    return value
+                values = memo[ident] = OrderedDict()
+            values[key] = value
+            while len(values) > per_object:
+                values.popitem(last=False)
+        return value
+
+    shared.memo_size = lambda: sum(len(v) for v in memo.values())
+    return shared
+
+
+def by_value(fn=None, *, maxsize=32):
+    """fn(*args) kept for its arguments' values, the maxsize most recent: for results of small values (timing lines).
+
+    Lists among the arguments are taken as tuples, so that a list of frozen rows is a key; where an
+    argument still cannot be hashed, the value is computed every time. Values are shared between
+    sessions: nothing may change one.
+    """
+    if fn is None:
+        return functools.partial(by_value, maxsize=maxsize)
+    kept = functools.lru_cache(maxsize=maxsize)(fn)
+
+    @functools.wraps(fn)
+    def shared(*args, **kwargs):
+        args = tuple(tuple(a) if isinstance(a, list) else a for a in args)
+        try:
+            hash((args, tuple(kwargs.items())))
+        except TypeError:
+            return fn(*args, **kwargs)
+        return kept(*args, **kwargs)
+
+    shared.cache_info = kept.cache_info
+    return shared

@@ -6,12 +6,17 @@ part (leading slices) and strided, and the builder says so in the figure's title
 layout.meta["note"] (read with note_of).
 """
 
+import copy
+import functools
 import math
 
 import numpy as np
 import pandas  # noqa: F401  (see below)
 import plotly.graph_objects as go
+from _plotly_utils.utils import convert_to_base64
 from plotly.colors import get_colorscale
+
+from ..cache import by_value, derived, freeze
 
 # pandas is imported before any figure is built. plotly looks it up in sys.modules without importing it
 # (_plotly_utils.optional_imports.get_module(..., should_load=False)), and Streamlit imports it lazily, at a
@@ -85,6 +90,58 @@ def figure(traces, layout):
     whole space of shapes and values, with go.Figure(fig.to_dict()) and to_json(validate=True).
     """
     return go.Figure(data=[_drop_none(t) for t in traces], layout=_drop_none(layout), _validate=False)
+
+
+class SealedFigure(go.Figure):
+    """A figure that is shown again and again and never changed: its dict is made once, when it is sealed.
+
+    st.plotly_chart turns a Figure into a dict with to_dict(), a deep copy of every trace and axis
+    (2 to 9 ms for a grid of heatmaps), on every rerun that shows it; a sealed figure hands over the
+    dict it made when it was sealed, whose arrays are read-only. Sealed figures are shared between
+    sessions (see shown_once): nothing may change one.
+    """
+
+    def to_dict(self):
+        return self._sealed
+
+
+def seal(fig):
+    """fig, sealed in place (the same object, so that its traces' and layout's links to it still hold).
+
+    Its dict is what Figure.to_dict() gives (arrays as plotly's base64 typed arrays), but the theme's
+    template, most of a small figure's dict, is the figure's own, not copied nor walked: nothing changes it.
+    """
+    layout = dict(fig._layout)
+    template = layout.pop("template", None)
+    sealed = {"data": copy.deepcopy(fig._data), "layout": copy.deepcopy(layout)}
+    convert_to_base64(sealed)
+    freeze(sealed)
+    if template is not None:
+        sealed["layout"]["template"] = template
+    fig.__class__ = SealedFigure
+    fig._sealed = sealed
+    return fig
+
+
+def shown_once(builder):
+    """A figure builder whose figure is built and sealed once for each result and arguments, then shared.
+
+    The first argument is what a page model returned (cached on the Config, and the same object on
+    every rerun that shows it); the figure lives as long as that result (lnorm_app.cache.derived).
+    """
+    @functools.wraps(builder)
+    def build(result, *args, **kwargs):
+        return seal(builder(result, *args, **kwargs))
+    return derived(build)
+
+
+def shown_by_value(builder):
+    """A figure builder whose arguments are small values (frozen rows, strings): its figure built and sealed once
+    for those values (lnorm_app.cache.by_value), then shared."""
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        return seal(builder(*args, **kwargs))
+    return by_value(build)
 
 
 def _drop_none(value):

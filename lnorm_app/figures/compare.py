@@ -5,12 +5,13 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import SEQUENTIAL, _heatmap_panels
+from .common import SEQUENTIAL, _heatmap_panels, shown_once
 
 ALGORITHM_LABELS = {"two_pass": "two-pass", "one_pass": "one-pass: E[x²] − E[x]²", "welford": "Welford"}
 _ALGORITHM_COLORS = {"two_pass": "#4e79a7", "one_pass": "#e15759", "welford": "#59a14f"}
 
 
+@shown_once
 def error_heatmap(abs_err, title="|torch − core|"):
     """A heatmap of per-element absolute errors on a log colour scale; exact zeros drawn at the floor.
 
@@ -41,6 +42,7 @@ def offset_text(value):
     return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3g}"
 
 
+@shown_once
 def variance_sweep_figure(sweep, dtype, threshold=None, breakdown=None, eps=None):
     """Relative error of each variance algorithm against the offset of the data, log-log.
 

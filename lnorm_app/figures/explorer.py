@@ -3,12 +3,11 @@
 import math
 
 import numpy as np
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from lnorm_core import KIND_TABLE
 
 from .common import (
+    shown_once,
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
@@ -84,14 +83,6 @@ def _index_template(shape, title):
     return title.replace(":, :]", "%{y}, %{x}]")
 
 
-def _index_ticks(fig, xs, ys, most=_TICK_CELLS):
-    """Integer ticks on every cell of a short axis (a 2-row panel would otherwise get ticks at 0.5)."""
-    if len(ys) <= most:
-        fig.update_yaxes(tickmode="array", tickvals=[int(v) for v in ys])
-    if len(xs) <= most:
-        fig.update_xaxes(tickmode="array", tickvals=[int(v) for v in xs])
-
-
 def _axis_titles(spec, shape):
     """(row axis title, column axis title) of every panel: the last two dims' names and indices."""
     names = _dim_names(spec.kind, len(shape))
@@ -101,6 +92,7 @@ def _axis_titles(spec, shape):
     return f"{names[k - 2]} (dim {k - 2})", f"{names[k - 1]} (dim {k - 1})"
 
 
+@shown_once
 def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     """The reduction groups of an Exploration as heatmaps: one panel per 2-D slice, each cell coloured by its group.
 
@@ -227,6 +219,7 @@ def _strides(dims, budget):
     return strides
 
 
+@shown_once
 def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     """The GroupNorm paper's cube, live: x as (dim 0, dim 1, the rest merged), one marker per element.
 
@@ -265,8 +258,9 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     def trace(points, name, chosen, legend=True):
         pid = ids[tuple(points.T)]
         custom = np.stack([values[tuple(points.T)], pid, e.f.mean[pid], e.f.var[pid]], axis=-1)
-        return go.Scatter3d(
-            x=points[:, 1], y=points[:, 2], z=points[:, 0], mode="markers", name=name, showlegend=legend,
+        return dict(
+            type="scatter3d", x=points[:, 1], y=points[:, 2], z=points[:, 0], mode="markers", name=name,
+            showlegend=legend,
             marker=dict(symbol="square", size=size + 2 if chosen else max(size - 1, 2), color=pid % n_colors,
                         colorscale=_group_colorscale(n_colors), cmin=-0.5, cmax=n_colors - 0.5,
                         opacity=1.0 if chosen else faint,
@@ -287,13 +281,12 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     elif len(others):
         traces = [trace(others, f"the other {e.n_groups - 1:,} groups (colours repeat)", False)]
     traces.append(trace(mine, chosen_name, True))
-    fig = go.Figure(traces)
     note = f"{shown:,} of {total:,} elements (at most {max_points:,} markers)" if shown < total else ""
     title = f"Group {selected} of {e.n_groups} (solid) shares one mean and variance; the other groups are faint"
     sub = f"x as the cube {dims}: {', '.join(n for n in names if n)}"
     title += f"<br><sup>{sub}{'; showing ' + note if note else ''}</sup>"
-    fig.update_layout(
-        title=title, height=640, meta={"note": note}, margin=dict(t=90, l=0, r=0, b=0),
+    return figure(traces, dict(
+        title=dict(text=title), height=640, meta={"note": note}, margin=dict(t=90, l=0, r=0, b=0),
         legend=dict(title=dict(text="which is which"), orientation="v", yanchor="top", y=0.98, x=0.0,
                     itemsizing="constant", bgcolor="rgba(255,255,255,0.7)"),
         scene=dict(aspectmode="manual", aspectratio=dict(x=aspect[1], y=aspect[2], z=aspect[0]),
@@ -301,8 +294,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
                    yaxis=_cube_axis(names[2] or "the rest", dims[2], aspect[2]),
                    zaxis=_cube_axis(names[0] or "dim 0", dims[0], aspect[0], reverse=True),  # sample 0 on top
                    camera=dict(eye=dict(x=0.95, y=-1.1, z=0.65))),
-    )
-    return fig
+    ))
 
 
 def _nonfinite_marks(panel, xs, ys, max_marks=2000):
@@ -312,11 +304,12 @@ def _nonfinite_marks(panel, xs, ys, max_marks=2000):
         return None
     rows, cols = rows[:max_marks], cols[:max_marks]
     words = np.where(np.isnan(panel[rows, cols]), "NaN", np.where(panel[rows, cols] > 0, "inf", "-inf"))
-    return go.Scatter(x=xs[cols], y=ys[rows], mode="text", text=words, textfont=dict(color="#b00020", size=12),
-                      hovertemplate="%{text}: a non-finite value poisons its group<extra></extra>",
-                      showlegend=False)
+    return dict(type="scatter", x=xs[cols], y=ys[rows], mode="text", text=words,
+                textfont=dict(color="#b00020", size=12),
+                hovertemplate="%{text}: a non-finite value poisons its group<extra></extra>", showlegend=False)
 
 
+@shown_once
 def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
     """Input, the group statistics, the normalized x_hat and the output y, side by side.
 
@@ -342,38 +335,46 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
     show_text = cells <= _TEXT_CELLS
     panel_h = min(360, max(150, 28 * ids.shape[1]))
     gap, height = _rows_layout(kept, panel_h, gap_px=24, extra_px=170)
-    fig = make_subplots(rows=kept, cols=n_stages, column_titles=[name for name, _ in shown],
-                        horizontal_spacing=0.02, vertical_spacing=gap)
+    # the grid laid out by hand, as group_map's: make_subplots and update_* calls took ~100 ms a figure
+    layout, refs = _panel_axes(kept * n_stages, n_stages, hspace=0.02, vspace=gap)
     xs = np.arange(0, ids.shape[2] * stride, stride)
     ys = np.arange(0, ids.shape[1] * stride, stride)
     group_of = ids.astype(np.int32)
+    row_title, col_title = _axis_titles(spec, shape)
+    traces = []
     for k in range(kept):
         index = _index_template(shape, titles[k])
         for j, (name, a) in enumerate(shown):
-            fig.add_trace(go.Heatmap(
-                z=compact(a[k], cells), x=xs, y=ys, coloraxis="coloraxis", customdata=group_of[k],
+            xref, yref = refs[k * n_stages + j]
+            traces.append(dict(
+                type="heatmap", z=compact(a[k], cells), x=xs, y=ys, xaxis=xref, yaxis=yref, coloraxis="coloraxis",
+                customdata=group_of[k],
                 hovertemplate=f"{index}<br>{name}: %{{z:.6g}}<br>group %{{customdata}}<extra></extra>",
                 texttemplate="%{z:.2f}" if show_text else None, xgap=1 if cells <= 5000 else 0,
-                ygap=1 if cells <= 5000 else 0,
-            ), row=k + 1, col=j + 1)
+                ygap=1 if cells <= 5000 else 0))
             marks = _nonfinite_marks(a[k], xs, ys)
             if marks is not None:
-                fig.add_trace(marks, row=k + 1, col=j + 1)
-    row_title, col_title = _axis_titles(spec, shape)
-    fig.update_yaxes(autorange="reversed")
-    _index_ticks(fig, xs, ys)
-    fig.update_yaxes(showticklabels=False)
-    for r in range(kept):
-        slice_title = f"<b>{titles[r]}</b><br>{row_title}" if len(shape) > 2 else row_title
-        fig.update_yaxes(title_text=slice_title, showticklabels=True, row=r + 1, col=1)
-    fig.update_xaxes(showticklabels=False)
-    for c in range(n_stages):
-        fig.update_xaxes(title_text=col_title, showticklabels=True, row=kept, col=c + 1)
+                traces.append(dict(marks, xaxis=xref, yaxis=yref))
+            xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
+            yaxis.update(autorange="reversed", showticklabels=j == 0)
+            if j == 0:  # the slice and the row dim at the left of each row
+                yaxis["title"] = dict(text=f"<b>{titles[k]}</b><br>{row_title}" if len(shape) > 2 else row_title)
+            xaxis.update(showticklabels=k == kept - 1)
+            if k == kept - 1:  # the column dim under the lowest row
+                xaxis["title"] = dict(text=col_title)
+            if len(ys) <= _TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
+                yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
+            if len(xs) <= _TICK_CELLS:
+                xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
+    top = layout["yaxis"]["domain"][1]
+    layout["annotations"] = [dict(text=name, x=sum(layout["xaxis" + refs[j][0][1:]]["domain"]) / 2, y=top,
+                                  xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
+                                  font=dict(size=16)) for j, (name, _) in enumerate(shown)]
     title = "From input to output, on one colour scale (the statistics drawn on every element of their group)"
     if note:
         title += f"<br><sup>showing {note}</sup>"
-    fig.update_layout(
-        title=title, height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50),
+    layout.update(
+        title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50),
         coloraxis=dict(colorscale=DIVERGING, cmin=lo, cmax=hi, colorbar=dict(title=dict(text="value"))),
     )
-    return fig
+    return figure(traces, layout)

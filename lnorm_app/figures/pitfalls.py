@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from lnorm_core import MISTAKES
 
 from .common import (
+    shown_once,
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
@@ -120,6 +121,7 @@ def running_stats_figure(running_mean, running_var, max_channels=12):
     return figure(traces, layout)
 
 
+@shown_once
 def train_eval_figure(diff):
     """A heatmap of eval output minus train output (explore.Steps.diff) on the diverging scale."""
     zmin, zmax = symmetric_range(diff)
@@ -167,6 +169,7 @@ def steps_table(rows, wrong_title):
 POOL_COLORS = ["#eeeeee", "#4e79a7", "#e15759", "#f28e2b"]  # elsewhere, both, only the layer's, only the other's
 
 
+@shown_once
 def pooling_figure(p, max_cells=MAX_CELLS, max_panels=6):
     """Two partitions of one tensor in one picture: around one element, the cells both pool, the cells only
     the layer pools, and the cells only the other pooling takes (the difference, in red and orange).

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from lnorm_core import CLASS_NAMES
 
-from .common import figure
+from .common import figure, shown_by_value
 
 IMPL_COLORS = {"native": "#4e79a7", "manual": "#f28e2b", "manual_var_mean": "#e15759", "numpy": "#59a14f",
                "compiled": "#b07aa1", "copy": "#7f7f7f"}
@@ -107,6 +107,7 @@ def _series_traces(lines, hover_value, flagged=()):
     return traces, how
 
 
+@shown_by_value
 def timing_time_figure(lines, title="Time per call", flagged=()):
     """Median time per call against the size, log-log: one line per Series (models.timing.series, median_s).
 
@@ -121,6 +122,7 @@ def timing_time_figure(lines, title="Time per call", flagged=()):
         hovermode="closest", meta={"how_to_read": how}))
 
 
+@shown_by_value
 def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth against the copy ceiling"):
     """GB/s against the size: one line per Series (gbps), each ceiling a horizontal line.
 
@@ -152,6 +154,7 @@ def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth again
     return fig
 
 
+@shown_by_value
 def timing_speedup_figure(speedups, title="GPU speedup over the CPU"):
     """CPU time / GPU time against the size (models.timing.speedups): above 1 the GPU is faster.
 

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from lnorm_core import CLASS_NAMES
 
+from .common import shown_by_value
 from .timing import KIND_COLORS
 
 GPU_COLORS = {"NVIDIA H100 80GB HBM3": "#d62728", "NVIDIA H100 NVL": "#ff7f0e", "NVIDIA A100-SXM4-80GB": "#1f77b4",
@@ -78,6 +79,7 @@ def _elements_axis(fig):
     fig.update_xaxes(type="log", title="elements per tensor (log scale)", exponentformat="power", dtick=1)
 
 
+@shown_by_value
 def gpu_bandwidth_figure(curves, title="GB/s against size: published GPU kernels beside lnorm's CPU recording"):
     """GB/s (log) against elements (log), one line per Curve (models.timing_gpu), values as given."""
     fig = go.Figure([_curve_trace(c, c.gbps, "%{y:,.4g} GB/s = bytes moved / time (%{customdata[1]:,.4g} µs)")
@@ -89,6 +91,7 @@ def gpu_bandwidth_figure(curves, title="GB/s against size: published GPU kernels
     return fig
 
 
+@shown_by_value
 def gpu_peak_figure(curves, title="Share of the peak: GPUs of their datasheet bandwidth, the CPU of its own copy"):
     """% of peak against elements: a GPU curve's share of its datasheet GB/s, a CPU's of its measured copy."""
     fig = go.Figure([_curve_trace(c, c.pct, "%{y:.0f}% of " + c.share_of) for c in curves])

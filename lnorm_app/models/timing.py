@@ -20,6 +20,8 @@ from pathlib import Path
 
 from lnorm_core import CLASS_NAMES, InputError, timing
 
+from ..cache import derived
+
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "timing"  # recordings shipped with the app
 
 SOURCE_RUN = "your run"
@@ -148,10 +150,17 @@ def shipped_sources(folder=SHIPPED_DIR):
     out = []
     for i, path in enumerate(paths):
         st = path.stat()
-        report = _load_file(str(path), st.st_mtime_ns, st.st_size)
         name = SOURCE_SHIPPED if len(paths) == 1 else f"{SOURCE_SHIPPED} {i + 1}"
-        out.append(Source(name, source_label(report), report))
+        out.append(_shipped_source(str(path), st.st_mtime_ns, st.st_size, name))
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _shipped_source(path, mtime_ns, size, name):
+    """One Source per version of a shipped file: the same object on every rerun, so what is derived from it
+    (its lines, its headline) is kept with it."""
+    report = _load_file(path, mtime_ns, size)
+    return Source(name, source_label(report), report)
 
 
 def has_accelerator(sources):
@@ -232,27 +241,33 @@ def series(sources, kinds, dtype="float32", metric="median_s", impls=None):
     if metric not in METRICS:
         raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     kinds = _as_kinds(kinds)
+    impls = None if impls is None else tuple(impls)
+    return [line for source in sources for line in _source_series(source, kinds, dtype, metric, impls)]
+
+
+@derived(per_object=32)
+def _source_series(source, kinds, dtype, metric, impls):
+    """series() of one source, kept as long as the source is (a shipped one: as long as its file is the same)."""
     order = {impl: i for i, impl in enumerate(timing.IMPLS + ("copy",))}
     kind_order = {k: i for i, k in enumerate(kinds + ("copy",))}
     out = []
-    for source in sources:
-        groups = {}  # (device, kind, impl) -> {numel: row}
-        for r in _rows(source, kinds, dtype):
-            if impls is not None and r["impl"] not in impls and r["impl"] != "copy":
-                continue
-            groups.setdefault((r["device"], r["kind"], r["impl"]), {}).setdefault(r["numel"], r)
-        devices = list(dict.fromkeys(d for d, _, _ in groups))
-        keys = sorted(groups, key=lambda k: (devices.index(k[0]), kind_order.get(k[1], 99), order.get(k[2], 99)))
-        for device, kind, impl in keys:
-            rows = [groups[(device, kind, impl)][n] for n in sorted(groups[(device, kind, impl)])]
-            ranges = [_repeat_range(r, metric) for r in rows]
-            out.append(Series(
-                source=source.name, device=device, kind=kind, impl=impl, dtype=dtype,
-                metric=metric, sizes=tuple(r["numel"] for r in rows), values=tuple(r.get(metric) for r in rows),
-                shapes=tuple(str(tuple(r["shape"])) for r in rows),
-                fractions=tuple(r.get("ceiling_fraction") for r in rows),
-                lows=tuple(lo for lo, _ in ranges), highs=tuple(hi for _, hi in ranges)))
-    return out
+    groups = {}  # (device, kind, impl) -> {numel: row}
+    for r in _rows(source, kinds, dtype):
+        if impls is not None and r["impl"] not in impls and r["impl"] != "copy":
+            continue
+        groups.setdefault((r["device"], r["kind"], r["impl"]), {}).setdefault(r["numel"], r)
+    devices = list(dict.fromkeys(d for d, _, _ in groups))
+    keys = sorted(groups, key=lambda k: (devices.index(k[0]), kind_order.get(k[1], 99), order.get(k[2], 99)))
+    for device, kind, impl in keys:
+        rows = [groups[(device, kind, impl)][n] for n in sorted(groups[(device, kind, impl)])]
+        ranges = [_repeat_range(r, metric) for r in rows]
+        out.append(Series(
+            source=source.name, device=device, kind=kind, impl=impl, dtype=dtype,
+            metric=metric, sizes=tuple(r["numel"] for r in rows), values=tuple(r.get(metric) for r in rows),
+            shapes=tuple(str(tuple(r["shape"])) for r in rows),
+            fractions=tuple(r.get("ceiling_fraction") for r in rows),
+            lows=tuple(lo for lo, _ in ranges), highs=tuple(hi for _, hi in ranges)))
+    return tuple(out)
 
 
 def ceilings(sources, dtype="float32"):
@@ -354,6 +369,7 @@ class Headline:
     fraction: float | None
 
 
+@derived
 def headline(source, kind="layer", impl="native", device=None, dtype="float32"):
     """The Headline of (kind, impl) at the largest size in a source, or None where it has no such rows.
 
