@@ -13,6 +13,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from lnorm_core.threads import threads_for
+
 # Each results cache, in MiB (one key a cache): about 250 MiB in all beside torch's own ~300 MiB, so that
 # one server fits the hosted demo's 1 GiB. At the largest size (2**20 elements) one result is 16 to 40 MiB:
 # explore ~40 (x, y, x_hat, group ids), compare ~32, pitfalls 16 (x, torch's y; each mistake keeps 200
@@ -64,13 +66,18 @@ class BoundedCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get_or_compute(self, key, compute):
-        """The cached value for key, or compute() stored under it (unless it is too big to keep)."""
+    def get_or_compute(self, key, compute, elements=None):
+        """The cached value for key, or compute() stored under it (unless it is too big to keep).
+
+        elements: about how many elements the work touches; small work is computed on this thread
+        alone (lnorm_core.threads), where torch's second thread would cost more than the work.
+        """
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key][0]
-        value = freeze(compute())  # outside the lock: another session need not wait for this one
+        with threads_for(elements):  # outside the lock: another session need not wait for this one
+            value = freeze(compute())
         size = nbytes(value)
         with self._lock:
             if size <= self.max_bytes and key not in self._items:

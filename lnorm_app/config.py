@@ -6,6 +6,7 @@ the weight and bias.
 """
 
 import hashlib
+import math
 from dataclasses import dataclass, fields
 
 from lnorm_core import KIND_TABLE, InputError, NormSpec, check_shape, parse_tensor, seeded_tensor
@@ -45,6 +46,13 @@ class Config:
         """A small hashable key: the fields, with a pasted text replaced by its digest."""
         values = tuple(getattr(self, f.name) for f in fields(self) if f.name != "paste")
         return values + (hashlib.sha256(self.paste.encode("utf-8", "replace")).hexdigest(),)
+
+    def elements(self):
+        """About how many elements the input has, before it is made: the shape's product, or for a paste
+        the most its text can hold (a number and its comma take at least two characters)."""
+        if self.source == "paste":
+            return len(self.paste) // 2 + 1
+        return math.prod(self.shape) if self.shape else 1
 
     def tensor(self):
         """The input: the seeded draw, or the parsed paste (InputError if it is bad)."""

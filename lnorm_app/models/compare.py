@@ -55,7 +55,7 @@ def compare_with_torch(config, dtype="float32", device="cpu"):
     The upstream gradient is seeded: torch.manual_seed(seed + 3); torch.randn(*x.shape).
     """
     key = ("compare", dtype, device) + config.key()
-    return _compare_cache.get_or_compute(key, lambda: _compare(config, dtype, device))
+    return _compare_cache.get_or_compute(key, lambda: _compare(config, dtype, device), config.elements())
 
 
 def _compare(config, dtype, device):
@@ -77,7 +77,7 @@ def variance_sweep(max_offset=1e6, dtype="float32", n=512, seed=0, points=25):
         raise InputError(f"the largest offset must be between 1 and 1e12, got {max_offset!r}")
     offsets = np.concatenate([[0.0], np.logspace(0, np.log10(float(max_offset)), points - 1)])
     key = ("sweep", float(max_offset), dtype, n, seed, points)
-    return _sweep_cache.get_or_compute(key, lambda: _quiet_sweep(offsets, n, dtype, seed))
+    return _sweep_cache.get_or_compute(key, lambda: _quiet_sweep(offsets, n, dtype, seed), n)
 
 
 def _quiet_sweep(offsets, n, dtype, seed):

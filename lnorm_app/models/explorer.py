@@ -69,7 +69,7 @@ _explore_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["explore"] << 
 
 def explore(config):
     """The Exploration for config (cached): raises InputError for bad input."""
-    return _explore_cache.get_or_compute(("explore",) + config.key(), lambda: _explore(config))
+    return _explore_cache.get_or_compute(("explore",) + config.key(), lambda: _explore(config), config.elements())
 
 
 def _explore(config):
@@ -107,7 +107,7 @@ _same_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["same_pooling"] <
 
 def same_pooling(config):
     """The SamePooling of config (cached): the layers that pool alike, searched on small inputs only."""
-    return _same_cache.get_or_compute(("same",) + config.key(), lambda: _same_pooling(config))
+    return _same_cache.get_or_compute(("same",) + config.key(), lambda: _same_pooling(config), config.elements())
 
 
 def _same_pooling(config):

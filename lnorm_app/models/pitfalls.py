@@ -93,7 +93,7 @@ _pitfall_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["pitfalls"] <<
 
 def pitfalls(config):
     """Every one of PITFALLS beside torch's output (cached)."""
-    return _pitfall_cache.get_or_compute(("pitfalls",) + config.key(), lambda: _pitfalls(config))
+    return _pitfall_cache.get_or_compute(("pitfalls",) + config.key(), lambda: _pitfalls(config), config.elements())
 
 
 def _output(spec, x, weight, bias, mistakes, y_torch):
@@ -176,7 +176,7 @@ def pitfall_output(config, mistakes):
     def compute():
         e, result = explore(config), pitfalls(config)
         return _output(e.spec, e.x, e.weight, e.bias, mistakes, result.y_torch)
-    return _output_cache.get_or_compute(key, compute)
+    return _output_cache.get_or_compute(key, compute, config.elements())
 
 
 # ---- the finder: a pasted row, its verdict, its group step by step, what was pooled ---------------
@@ -229,7 +229,7 @@ def finder(config, wrong_text):
     An empty wrong_text walks through the first row beside the forum's mistake.
     """
     return _finder_cache.get_or_compute(("finder", digest(wrong_text)) + config.key(),
-                                        lambda: _finder(config, wrong_text))
+                                        lambda: _finder(config, wrong_text), config.elements())
 
 
 def _finder(config, wrong_text):
@@ -386,7 +386,8 @@ def _other_layers(spec, shape):
 def pooling(config, against, focus):
     """The layer's groups against `against` (one of against_choices) around the element `focus` (cached)."""
     key = ("pooling", str(against), tuple(int(i) for i in focus)) + config.key()
-    return _pooling_cache.get_or_compute(key, lambda: _pooling(config, against, tuple(int(i) for i in focus)))
+    return _pooling_cache.get_or_compute(key, lambda: _pooling(config, against, tuple(int(i) for i in focus)),
+                                         config.elements())
 
 
 def _same_groups(lay, other_ids):
@@ -466,7 +467,7 @@ def batch_steps(config, steps):
     if not 1 <= int(steps) <= 50:
         raise InputError(f"steps must be between 1 and 50, got {steps!r}")
     key = ("steps", int(steps)) + config.key()
-    return _steps_cache.get_or_compute(key, lambda: _batch_steps(config, int(steps)))
+    return _steps_cache.get_or_compute(key, lambda: _batch_steps(config, int(steps)), config.elements())
 
 
 def _batch_steps(config, steps):

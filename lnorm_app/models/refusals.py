@@ -77,7 +77,7 @@ def refusal_for(config):
     Bad input that is not torch's refusal (a ragged paste, an eps of -1) is left to the page's
     usual message: this only explains what torch itself refuses.
     """
-    return _cache.get_or_compute(("refusal",) + config.key(), lambda: _refusal_for(config))
+    return _cache.get_or_compute(("refusal",) + config.key(), lambda: _refusal_for(config), config.elements())
 
 
 def _refusal_for(config):
