@@ -137,7 +137,7 @@ class Session:
         """A first open by link: GET the page, connect, run it. The Run takes in all three."""
         start = time.perf_counter()
         self.page, self.query = page, parse_qsl(query, keep_blank_values=True)
-        path = f"/{page}" + (f"?{query}" if query else "")
+        path = f"/{page}" + (f"?{urlencode(self.query)}" if self.query else "")
         errors = []
         try:
             status = await self.fetch_page(path)
@@ -218,8 +218,12 @@ class Session:
         return await self.rerun(history=True)
 
     def _set_param(self, key, value):
-        values = [str(v) for v in value] if isinstance(value, (list, tuple)) else [
-            str(value).lower() if isinstance(value, bool) else str(value)]
+        """The URL's parameter for a bound control, written as the frontend writes it (JavaScript's String())."""
+        def text(v):
+            if isinstance(v, bool):
+                return str(v).lower()
+            return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+        values = [text(v) for v in value] if isinstance(value, (list, tuple)) else [text(value)]
         self.query = [(k, v) for k, v in self.query if k != key] + [(key, v) for v in values]
 
 
