@@ -144,6 +144,7 @@ def _layer_traces(fig, c, j, layer, labels, offsets, time_text):
                                  meta={"swatch": layer.label}, hoverinfo="skip"))
 
 
+@shown_by_value
 def costs_figure(c, time_text):
     """Every row of a models.costs.Costs on one chart: a line per (device, kernel), a marker per layer.
 

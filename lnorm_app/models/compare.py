@@ -15,7 +15,7 @@ from lnorm_core import (
     torch_forward,
 )
 
-from ..cache import CACHE_MIB, BoundedCache
+from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 from .explorer import explore
 
 
@@ -46,7 +46,7 @@ class Comparisons:
 
 
 GRAD_NAMES = ("input", "weight", "bias")
-_compare_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["compare"] << 20)
+_compare_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["compare"] << 20)
 
 
 def compare_with_torch(config, dtype="float32", device="cpu"):
@@ -68,7 +68,7 @@ def _compare(config, dtype, device):
     return Comparisons(dtype, device, y_torch, e.f.y, compare(y_torch, e.f.y, dtype), grads)
 
 
-_sweep_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["sweep"] << 20)
+_sweep_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["sweep"] << 20)
 
 
 def variance_sweep(max_offset=1e6, dtype="float32", n=512, seed=0, points=25):

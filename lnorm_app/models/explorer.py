@@ -12,7 +12,7 @@ from lnorm_core import NormSpec, equivalents, forward, refusal_help
 from lnorm_core.equivalence import layernorm_vs_instancenorm
 from lnorm_core.spec import pool, reduction_layout
 
-from ..cache import CACHE_MIB, BoundedCache
+from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 
 EQUIVALENTS_MAX_ELEMENTS = 4096  # equivalents() is searched up to here: it builds the group ids of every candidate
 
@@ -64,7 +64,7 @@ class SamePooling:
     claim: tuple = None
 
 
-_explore_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["explore"] << 20)
+_explore_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["explore"] << 20)
 
 
 def explore(config):
@@ -102,7 +102,7 @@ def _explore(config):
                        nonfinite_note=nonfinite_note(x, f))
 
 
-_same_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["same_pooling"] << 20)
+_same_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["same_pooling"] << 20)
 
 
 def same_pooling(config):

@@ -32,7 +32,7 @@ from lnorm_core import (
 from lnorm_core.diagnosis import block_label, printed_digits
 from lnorm_core.manual import step_pool
 
-from ..cache import CACHE_MIB, BoundedCache
+from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 from .explorer import EQUIVALENTS_MAX_ELEMENTS, explore
 
 # the combinations people make, beside each mistake alone
@@ -88,7 +88,7 @@ class Pitfalls:
     rows: list
 
 
-_pitfall_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["pitfalls"] << 20)
+_pitfall_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["pitfalls"] << 20)
 
 
 def pitfalls(config):
@@ -215,7 +215,7 @@ class Finding:
     input_note: str = ""
 
 
-_finder_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["finder"] << 20)
+_finder_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["finder"] << 20)
 
 
 def digest(text):
@@ -349,7 +349,7 @@ class Pooling:
     other_group: str = ""
 
 
-_pooling_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["pooling"] << 20)
+_pooling_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["pooling"] << 20)
 
 
 def layer_name(spec):
@@ -459,7 +459,7 @@ class Steps:
     max_abs_diff: float = None
 
 
-_steps_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["steps"] << 20)
+_steps_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["steps"] << 20)
 
 
 def batch_steps(config, steps):
