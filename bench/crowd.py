@@ -9,7 +9,12 @@ page (no such control) falls back to a new seed, then to another tab, then to an
 
 As people do: a link opens at its own settings (seed 0 unless it says otherwise), and a new seed
 is mostly the number box's + (seed + 1), sometimes a number typed; so visitors meet the same
-settings now and then, as a class that follows one lecture link does.
+settings now and then, as a class that follows one lecture link does. Most presets they pick are
+the small layouts people ask about; the larger tensors come now and then: one preset in ten is the
+transformer block (8, 128, 512), about one change in 135 and one arrival in 150 the largest tensor
+(1024, 1024), each a new computation of a million elements. Now and then a visitor moves the control
+of one chart (the cube's group, the slice shown, the largest offset, the layer set against, the
+training steps); the bare page has none, and there the visitor picks a new seed instead.
 """
 
 import random
@@ -19,6 +24,7 @@ PAGES = ("explorer", "compare", "pitfalls", "timing")
 PAUSE_S = (1.5, 4.5)  # between two changes of one visitor
 STAY = (5, 30)  # changes before a visitor leaves (a new one arrives in its place)
 LARGEST = "1024, 1024"
+BIG_PRESET, BIG_PRESET_SHARE = "8, 128, 512", 0.1  # the transformer block: one preset in ten
 
 # the forum question of lnorm's Pitfalls page: torch.manual_seed(0); torch.randn(2, 3, 4) as printed, and the
 # row y[0, 1] computed by hand with statistics.stdev under the root
@@ -36,12 +42,15 @@ FIRST_LINKS = [  # (weight, what, page, query)
     (1, "preset", "compare", {"shape": "8, 128, 512"}),
     (1, "paste", "explorer", {"source": "paste", "paste": EXAMPLE_X}),
     (2, "finder", "pitfalls", {"source": "paste", "paste": EXAMPLE_X, "wrong": EXAMPLE_ROW}),
-    (0.3, "largest", "explorer", {"shape": LARGEST}),
+    (0.1, "largest", "explorer", {"shape": LARGEST}),
 ]
 ACTIONS = [  # (weight, what)
-    (6, "seed"), (1.5, "preset"), (0.25, "largest"), (1, "kind"), (2, "tab"), (1, "page"), (0.7, "paste"),
-    (0.7, "row"), (0.5, "mistake"),
+    (6, "seed"), (1.5, "preset"), (0.1, "largest"), (1, "kind"), (2, "tab"), (1, "page"), (0.7, "paste"),
+    (0.7, "row"), (0.5, "mistake"), (1, "chart"),
 ]
+# the controls of one chart: the cube's group, the first slice shown, the variance sweep's largest offset,
+# the layer set against in the finder, BatchNorm's training steps
+CHART_CONTROLS = ("highlight", "slice", "max_offset", "against", "steps")
 
 
 def pick(rng, weighted):
@@ -97,7 +106,12 @@ class Visitor:
     def _preset(self, s):
         w = s.widgets.get("preset")
         options = [o for o in w.options if "largest" not in o] if w else []
-        return ("set", "preset", self.rng.choice(options)) if options else None
+        big = [o for o in options if BIG_PRESET in o]
+        small = [o for o in options if BIG_PRESET not in o]
+        if not options:
+            return None
+        pool = big if big and (self.rng.random() < BIG_PRESET_SHARE or not small) else small
+        return "set", "preset", self.rng.choice(pool)
 
     def _largest(self, s):
         w = s.widgets.get("preset")
@@ -129,6 +143,20 @@ class Visitor:
         row = EXAMPLE_ROW if self.rng.random() < 0.5 else "[" + ", ".join(
             f"{self.rng.gauss(0, 1):.4f}" for _ in range(4)) + "]"
         return "set", "wrong", row
+
+    def _chart(self, s):
+        keys = [k for k in CHART_CONTROLS if k in s.widgets]
+        if not keys:
+            return None
+        key = self.rng.choice(keys)
+        w = s.widgets[key]
+        if w.kind in ("number_input", "slider") and w.bounds:
+            value = float(self.rng.randint(int(w.bounds[0]), int(w.bounds[1])))
+            return "set", key, [value] if w.kind == "slider" else value
+        if w.options:
+            value = self.rng.choice(w.options)
+            return "set", key, [value] if w.kind == "select_slider" else value
+        return None
 
     def _mistake(self, s):
         boxes = [k for k, w in s.widgets.items() if w.kind == "expandable" and k.startswith("open_")]

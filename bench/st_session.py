@@ -55,6 +55,7 @@ class Widget:
     fragment: str = ""
     options: tuple = ()
     param: str = ""  # the query parameter it is bound to, if any
+    bounds: tuple = ()  # a number box's or a slider's (min, max), where it has them
 
 
 @dataclass
@@ -264,7 +265,11 @@ class _Seen:
                 self.errors.append(f"alert: {body.body[:200]}")
             elif kind in VALUE_FIELD:
                 options = tuple(getattr(o, "content", o) for o in getattr(body, "options", ()))
-                self._note(body, kind, delta.fragment_id, options)
+                if kind == "slider" and options:  # st.select_slider: a slider of labels
+                    kind = "select_slider"
+                key = self._note(body, kind, delta.fragment_id, options)
+                if key and kind in ("number_input", "slider") and (kind == "slider" or body.has_max):
+                    self.widgets[key].bounds = (body.min, body.max)
         elif which == "add_block":
             block = delta.add_block
             kind = block.WhichOneof("type")

@@ -49,8 +49,10 @@ def against(config, dtype, device):
                     ui.chart(figures.error_heatmap(c.abs_err, f"{name}: |torch in {dtype} − lnorm in float64|"), COVERS)
 
 
+@st.fragment
 def variance(dtype):
-    """The variance of randn(512) + offset by three algorithms, against the offset."""
+    """The variance of randn(512) + offset by three algorithms, against the offset (a fragment: a new largest
+    offset reruns only this)."""
     st.write("The variance of randn(512) + offset, computed in the dtype above by three algorithms and compared with "
              "a float64 reference, as the mean of the data is pushed away from zero.")
     max_offset = st.select_slider("Largest offset", OFFSETS, value="1e6", key="max_offset", bind="query-params",

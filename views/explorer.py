@@ -39,6 +39,27 @@ def number(value):
     return "n/a" if value is None else f"{value:.3g}"
 
 
+@st.fragment
+def cube(e):
+    """The cube and its group control: a new group reruns only this (a fragment), not the page."""
+    keep_in_range("highlight", e.n_groups - 1)
+    selected = st.number_input(f"Group to highlight (0 to {e.n_groups - 1})", min_value=0,
+                               max_value=e.n_groups - 1, value=0, step=1, key="highlight", bind="query-params")
+    ui.chart(figures.group_cube(e, int(selected)), COVERS)
+
+
+@st.fragment
+def stages(e):
+    """Input to output and its slice control: another slice reruns only this (a fragment), not the page."""
+    slices = figures.as_panels(e.x).shape[0]
+    first = 1
+    if slices > 3:
+        keep_in_range("slice", slices, low=1)
+        first = st.slider(f"First slice shown (of {slices})", 1, slices, 1, key="slice", bind="query-params",
+                          help="each row of the figure is one 2-D slice of the input; three are shown")
+    ui.chart(figures.stages_figure(e, first=first - 1), COVERS)
+
+
 st.title("Explorer")
 st.write("Pick a tensor and a normalization layer in the sidebar. The page shows which elements share one "
          "mean and one variance (a *group*), what the layer outputs, and code that gives the same numbers.")
@@ -63,24 +84,14 @@ if cube_tab.open:
         st.write("The picture of the GroupNorm paper, live: the input as a cube of its first two dims and "
                  f"the rest merged (at most {figures.MAX_CUBE_POINTS:,} markers, to keep it light). The chosen "
                  "group stands out; drag to turn the cube.")
-        keep_in_range("highlight", e.n_groups - 1)
-        selected = st.number_input(f"Group to highlight (0 to {e.n_groups - 1})", min_value=0,
-                                   max_value=e.n_groups - 1, value=0, step=1, key="highlight",
-                                   bind="query-params")
-        ui.chart(figures.group_cube(e, int(selected)), COVERS)
+        cube(e)
 
 if stages_tab.open:
     with stages_tab:
         formula = "(x − mean) / √(var + eps)" if e.spec.centers else "x / √(mean square + eps)"
         st.write("Each step of the layer on one colour scale: the input, its group's statistics, the "
                  f"normalized x̂ = {formula}, and the output after weight and bias.")
-        slices = figures.as_panels(e.x).shape[0]
-        first = 1
-        if slices > 3:
-            keep_in_range("slice", slices, low=1)
-            first = st.slider(f"First slice shown (of {slices})", 1, slices, 1, key="slice", bind="query-params",
-                              help="each row of the figure is one 2-D slice of the input; three are shown")
-        ui.chart(figures.stages_figure(e, first=first - 1), COVERS)
+        stages(e)
         st.subheader("The check")
         st.write(f"{e.check_note}.")
         c1, c2 = st.columns(2)

@@ -137,8 +137,10 @@ def show_steps(f):
     st.markdown(table)
 
 
+@st.fragment
 def show_pooling(config, f):
-    """What the mistake (or another layer) pools beside what the layer pools, on the same tensor."""
+    """What the mistake (or another layer) pools beside what the layer pools, on the same tensor (a fragment:
+    another choice to set against reruns only this)."""
     st.subheader("What you pooled vs what the layer pools")
     against = st.selectbox("Set the layer's groups against", against_choices(config), key="against",
                            bind="query-params", help="the whole sample is what the pooled-the-whole-sample mistake "
@@ -202,7 +204,10 @@ def every_mistake(config, result):
     mistake_list(config, result)
 
 
+@st.fragment
 def batch_section(config, x):
+    """BatchNorm's train and eval side by side over training steps (a fragment: another step count reruns only
+    this)."""
     st.header("BatchNorm: train vs eval")
     st.write("In training, BatchNorm normalizes with the batch's own mean and biased variance, and moves its "
              "running_mean and running_var (unbiased: divided by n − 1) a momentum step towards them; in eval it "
