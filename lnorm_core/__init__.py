@@ -10,6 +10,7 @@
     wrong = lc.manual_forward(spec, x, mistakes=("unbiased", "std_under_sqrt"))
     d = lc.which_mistake(spec, x, row)         # the whole output or one row: which mistakes, and where (d.where_label)
     s = lc.group_steps(spec, x, d.where, mistakes=d.mistakes[0])   # one group's arithmetic, right and wrong
+    r = lc.read_code(code, spec, x=x)          # a snippet read, never run: r.verdict, r.mistakes, r.line(m), r.output(x)
     r = lc.refusal_help(spec, x.shape)         # where torch refuses: its words, their meaning, what it accepts
     lc.equivalents(spec, x.shape, x=x)         # layers that pool alike, each with when its output is the same
     lc.layernorm_vs_instancenorm(x)            # the claim, answered on (N, L, D) or (N, C, H, W)
@@ -49,6 +50,7 @@ from .manual import (
     running_stats_step,
 )
 from .parse import parse_shape, parse_tensor
+from .read_code import Reading, read_code
 from .reference import available_devices, torch_backward, torch_forward
 from .refusal import Fix, Refusal, refusal_help
 from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
@@ -63,7 +65,7 @@ __all__ = [
     "Forward", "forward", "forward_each", "Gap", "group_ids", "group_steps", "GroupSteps", "InputError", "Kind",
     "layernorm_vs_instancenorm", "LayerPair", "Layout", "layout", "manual_backward", "manual_forward",
     "Mistake", "mistake_combinations", "NormSpec", "outputs_equal", "param_ids", "parse_shape", "parse_tensor",
-    "printed_resolution", "reduction_layout", "Refusal", "refusal_help", "running_stats_step", "RunningStats",
+    "printed_resolution", "read_code", "Reading", "reduction_layout", "Refusal", "refusal_help", "running_stats_step", "RunningStats",
     "same_partition", "seeded_tensor", "StepValue", "torch_backward", "torch_forward", "ulp", "variance",
     "View", "which_mistake",
 ]
