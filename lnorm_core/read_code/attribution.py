@@ -60,10 +60,7 @@ def attribute(ctx, out, spec):
     except InputError as e:
         a.problems.append((ctx.input_line, f"{spec.label()} does not fit the code's input of shape {shape}: {e}"))
         return a
-    src = np.asarray(sym.src, dtype=np.int64).ravel()
-    if np.unique(src).size != src.size:
-        a.problems.append((sym.line_of("div"), "it normalizes some elements of the input twice"))
-        return a
+    src = np.asarray(sym.src, dtype=np.int64).ravel()  # an element twice where a statistic broadcast x wider
     layer_ids = lay.ids().ravel()
     whole_ids = step_pool(spec, shape, ("whole_sample",)).ids().ravel()
     den = np.asarray(sym.pool, dtype=np.int64).ravel()
@@ -92,6 +89,10 @@ def attribute(ctx, out, spec):
         first = min((s for s in wrong if cat != "misaligned" or not s.kept), key=lambda s: s.line)
         a.mistakes[POOL_MISTAKES[cat]] = first.line
         a.pool = {"whole": "whole_sample", "misaligned": "misaligned"}.get(cat) or _dims(ctx, den[:1])
+        if cat == "misaligned":  # the statistics stand beside the wrong elements; what do they pool?
+            groups = _groups(ctx, den, layer_ids, whole_ids)
+            if groups != "layer":
+                a.mistakes[POOL_MISTAKES[groups]] = min(s.line for s in wrong)
     _estimator(a, spec, st)
     _denominator(a, spec, st, sym)
     _affine(a, spec, lay, sym, src)
@@ -115,6 +116,14 @@ def _pooling(ctx, ids, src, layer_ids, whole_ids):
     if np.all(layer | (is_whole & (wlab == whole_ids[src]))):
         return "whole"
     return "other"
+
+
+def _groups(ctx, ids, layer_ids, whole_ids):
+    """What the pools are, wherever they stand: each one of the layer's groups ("layer"), of the whole sample's
+    ("whole"), or neither ("other")."""
+    if ctx.pools.partition_of(ids, layer_ids)[0].all():
+        return "layer"
+    return "whole" if ctx.pools.partition_of(ids, whole_ids)[0].all() else "other"
 
 
 def _pool_words(ctx, ids):

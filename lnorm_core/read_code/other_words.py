@@ -44,8 +44,8 @@ def _np_reduction(how, method=False):
         keep = False if keepdims is None or keepdims.kind == "none" else to_bool(keepdims, line)
         d = 0 if ddof is None else to_int(ddof, line)
         words = ("numpy-default" if ddof is None else "sample" if d == 1 else "population" if d == 0 else "")
-        out = reduce(ev.ctx, a, axes, keep, how, d, name, line, "array", words if how in ("var", "std") else "")
-        return out if out.shape else Val("number", out.data, out.sym)
+        # a numpy scalar (0-d) is indexed and broadcast as a 0-d array is
+        return reduce(ev.ctx, a, axes, keep, how, d, name, line, "array", words if how in ("var", "std") else "")
 
     params = [("axis", None)] + ([("ddof", None)] if how in ("var", "std") else []) + [("keepdims", None)]
     if method:
