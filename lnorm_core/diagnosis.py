@@ -30,10 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .manual import MISTAKES, _as_array, _check_mistakes, forward, step_denominator
-
-# mistakes that cannot be made together: they are two answers to where eps goes
-_EXCLUSIVE = ({"eps_outside_sqrt", "no_eps"},)
+from .inputs import as_array
+from .manual import forward, step_denominator
+from .recipe import MISTAKES, Recipe
 # an input taken as a rounded print: torch's 4 decimals up to numpy's 8, or 5 to 9 significant digits
 INPUT_DECIMALS = (4, 8)
 INPUT_SIGNIFICANT = (5, 9)
@@ -41,14 +40,19 @@ _SLACK = 1e-12  # float64 arithmetic on both sides: relative slack on every comp
 
 
 def mistake_combinations(max_size=3):
-    """Every combination of up to max_size mistakes that can be made together, smallest first."""
-    names = list(MISTAKES)
-    out = []
-    for size in range(1, max_size + 1):
-        for combo in itertools.combinations(names, size):
-            if not any(pair <= set(combo) for pair in _EXCLUSIVE):
-                out.append(combo)
-    return out
+    """Every combination of up to max_size mistakes that can be made together (no two change the same choice
+    of the recipe, as no_eps and eps_outside_sqrt both say where eps goes), smallest first."""
+    return [combo for size in range(1, max_size + 1) for combo in itertools.combinations(MISTAKES, size)
+            if _compatible(combo)]
+
+
+def _compatible(combo):
+    """Whether the mistakes of combo can be made together."""
+    try:
+        Recipe.from_mistakes(combo)
+    except InputError:
+        return False
+    return True
 
 
 def block_label(position, block_ndim):
@@ -122,8 +126,8 @@ def which_mistake(spec, x, wrong, weight=None, bias=None, input_rounding=None, m
     be placed elsewhere: a group of two normalizes to about (-1, 1) (or +-0.71 with n - 1)
     whatever its numbers, and every row of two looks alike.
     """
-    x = _as_array(x, "x")
-    wrong = _as_array(wrong, "the pasted output")
+    x = as_array(x, "x")
+    wrong = as_array(wrong, "the pasted output")
     out_shape = spec.check(x.shape)
     block = _block_shape(wrong.shape, out_shape)
     wrong = wrong.reshape(block)
@@ -272,7 +276,7 @@ def _input_effect(spec, x, f, delta, weight, mistakes):
     module's docstring); inf where the denominator can reach 0.
     """
     lay = f.layout
-    mistakes = _check_mistakes(mistakes)
+    recipe = Recipe.from_mistakes(mistakes)
     eps = spec.eps_for(np.float64)
     w = 1.0 if weight is None or not spec.has_weight else np.abs(np.asarray(weight, dtype=np.float64)).reshape(
         lay.param_broadcast)
@@ -282,14 +286,14 @@ def _input_effect(spec, x, f, delta, weight, mistakes):
     rows = lay.pool(x)  # (*x.shape) -> (G, n)
     d = lay.pool(delta).max(axis=1)  # (G,) the largest rounding in each group
     n = lay.group_size
-    ddof = 1 if "unbiased" in mistakes else 0
+    ddof = recipe.ddof
     dev = rows - f.mean[:, None] if f.centers else rows  # (G, n)
     spread = np.abs(dev).sum(axis=1)  # (G,) S = sum_j |x_j - mean|
     with np.errstate(divide="ignore", invalid="ignore"):
         var_down = 2 * d * spread / (n - ddof)  # (G,)
         var_up = (2 * d * spread + n * d**2) / (n - ddof)
-        d_lo = step_denominator(np.maximum(f.var - var_down, 0.0), eps, mistakes)[1]  # (G,) every D grows with var
-        d_hi = step_denominator(f.var + var_up, eps, mistakes)[1]
+        d_lo = step_denominator(np.maximum(f.var - var_down, 0.0), eps, recipe)[1]  # (G,) every D grows with var
+        d_hi = step_denominator(f.var + var_up, eps, recipe)[1]
         move = d * (2 * (n - 1) / n if f.centers else 1.0)  # (G,) how far x_i - mean can move
         base = dev * f.rstd[:, None]  # (G, n) the output before weight
         corners = [(dev + s * move[:, None]) / den[:, None] for s in (-1, 1) for den in (d_lo, d_hi)]

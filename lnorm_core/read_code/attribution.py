@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..manual import step_pool
+from ..recipe import Recipe
 from .context import index_label
 
 POOL_MISTAKES = {"whole": "whole_sample", "other": "other_dims", "misaligned": "no_keepdim"}
@@ -31,7 +31,8 @@ class Attribution:
     mistakes: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     notes: list = field(default_factory=list)  # (line, text)
-    pool: object = "layer"  # "layer", "whole_sample", a tuple of dims, or "misaligned"
+    pool: object = "layer"  # "layer", "whole_sample", or the tuple of dims pooled (a Recipe's pool)
+    misaligned: bool = False  # the statistics stand beside other elements than they pool (no_keepdim)
     ddof: int = 0
     one_pass: bool = False
     under_root: str = "var"
@@ -62,7 +63,7 @@ def attribute(ctx, out, spec):
         return a
     src = np.asarray(sym.src, dtype=np.int64).ravel()  # an element twice where a statistic broadcast x wider
     layer_ids = lay.ids().ravel()
-    whole_ids = step_pool(spec, shape, ("whole_sample",)).ids().ravel()
+    whole_ids = Recipe(pool="whole_sample").layout(spec, shape).ids().ravel()
     den = np.asarray(sym.pool, dtype=np.int64).ravel()
     mean = np.asarray(sym.mean, dtype=np.int64).ravel()
     st, mst = sym.stat, sym.mstat
@@ -88,11 +89,13 @@ def attribute(ctx, out, spec):
             return a
         first = min((s for s in wrong if cat != "misaligned" or not s.kept), key=lambda s: s.line)
         a.mistakes[POOL_MISTAKES[cat]] = first.line
-        a.pool = {"whole": "whole_sample", "misaligned": "misaligned"}.get(cat) or _dims(ctx, den[:1])
+        a.pool = "whole_sample" if cat == "whole" else _dims(ctx, den[:1]) if cat == "other" else "layer"
         if cat == "misaligned":  # the statistics stand beside the wrong elements; what do they pool?
+            a.misaligned = True
             groups = _groups(ctx, den, layer_ids, whole_ids)
             if groups != "layer":
                 a.mistakes[POOL_MISTAKES[groups]] = min(s.line for s in wrong)
+                a.pool = "whole_sample" if groups == "whole" else _dims(ctx, den[:1])
     _estimator(a, spec, st)
     _denominator(a, spec, st, sym)
     _affine(a, spec, lay, sym, src)
@@ -137,8 +140,8 @@ def _dims(ctx, ids):
     idx = np.unravel_index(elements, shape)
     dims = tuple(d for d in range(len(shape)) if np.unique(idx[d]).size > 1)
     if int(np.prod([shape[d] for d in dims])) != elements.size:
-        return "other"
-    return tuple(d - len(shape) for d in dims)
+        return None  # no box of dims: the reading has no recipe for it
+    return dims
 
 
 def _estimator(a, spec, st):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..manual import MISTAKES, STEPS, Mistake, manual_forward
+from ..manual import manual_forward
+from ..recipe import MISTAKES, STEPS, Mistake, Recipe
 from ..tensors import check_shape, seeded_tensor
 from . import layers, other_words, torch_words  # noqa: F401 - they fill the vocabulary's tables
 from .attribution import attribute, where_label
@@ -76,7 +77,7 @@ class Reading:
     bindings: tuple = ()
     weight: np.ndarray = None
     bias: np.ndarray = None
-    pool: object = "layer"
+    recipe: object = None
     program: object = field(default=None, repr=False, compare=False)
     input_kind: str = "tensor"
     given: np.ndarray = field(default=None, repr=False, compare=False)
@@ -167,12 +168,14 @@ def read_code(code, spec=None, x=None, shape=None):
         return Reading(verdict="unreadable", problems=tuple(a.problems), value=value, where=where, **base)
     right = _right(against, ctx.x, a, out)
     mistakes = tuple(sorted(a.mistakes, key=ORDER.index))
-    check = _check(against, ctx.seen, a, out, mistakes)
+    recipe = None if a.ref or a.pool is None else Recipe(pool=a.pool, ddof=a.ddof, one_pass=a.one_pass,
+                                                         under_root=a.under_root, eps=a.eps)
+    check = _check(against, ctx.seen, a, out, recipe)
     if check:
         return Reading(verdict="unreadable", problems=(check,), value=value, where=where, **base)
     return Reading(verdict="mistakes" if mistakes else "correct", mistakes=mistakes,
                    lines={m: a.mistakes[m] for m in mistakes}, value=value, right=right, where=where,
-                   weight=a.weight, bias=a.bias, pool=a.pool, **base)
+                   weight=a.weight, bias=a.bias, recipe=recipe, **base)
 
 
 def _failed(code, program, e, kind, given):
@@ -246,16 +249,17 @@ def _right(spec, x, a, out):
     return y.ravel()[np.asarray(out.sym.src).ravel()].reshape(np.shape(out.data))
 
 
-def _check(spec, x, a, out, mistakes):
-    """The steps read, run through lnorm's forward, must give the numbers the code computes; else a problem."""
-    if any(m in READER_MISTAKES for m in mistakes):
+def _check(spec, x, a, out, recipe):
+    """The recipe read, run through lnorm's forward, must give the numbers the code computes; else a problem.
+    (Statistics that stand beside other elements than they pool, no_keepdim, are no recipe: not checked.)"""
+    if recipe is None or a.misaligned:
         return None
-    s = spec.with_(eps=a.eps_value) if a.eps_value is not None and "other_eps" in mistakes else spec
-    y = manual_forward(s, x, a.weight, a.bias, mistakes=[m for m in mistakes if m in MISTAKES])
+    s = spec.with_(eps=a.eps_value) if a.eps_value is not None else spec
+    y = manual_forward(s, x, a.weight, a.bias, recipe=recipe)
     expected = y.ravel()[np.asarray(out.sym.src).ravel()]
     got = np.asarray(out.data, dtype=np.float64).ravel()
     scale = max(float(np.nanmax(np.abs(expected), initial=0.0)), 1.0)
     if np.allclose(got, expected, rtol=1e-7, atol=1e-9 * scale, equal_nan=True):
         return None
-    return (0, "lnorm read the steps as " + (", ".join(mistakes) or "the layer's") + ", but the numbers the code "
-               f"computes differ from them by up to {float(np.nanmax(np.abs(got - expected))):.3g}")
+    return (0, f"lnorm read the steps as {recipe}, but the numbers the code computes differ from them by up to "
+               f"{float(np.nanmax(np.abs(got - expected))):.3g}")
