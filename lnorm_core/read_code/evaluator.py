@@ -4,6 +4,7 @@ values (values.Val), never with Python's. Names resolve only to what the snippet
 """
 
 import ast
+import builtins
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from .literals import literal_numbers, read_literal
 from .shapes import index_value
 from .values import NONE, Sym, Val
 from .vocabulary import BUILTINS, MODULE_NAMES, attribute, call_value, import_name, iterate, to_list, truth
+
+
+PYTHON_BUILTINS = frozenset(dir(builtins))  # a name of Python's own is never the input
 
 
 class Return(Exception):
@@ -176,6 +180,8 @@ class Evaluator:
             return BUILTINS[name]
         if name == "__name__":
             return Val("str", "__main__")
+        if name in PYTHON_BUILTINS:
+            raise Unreadable(line, f"{name} is not in lnorm's vocabulary")
         if self.ctx.x is None and self.ctx.given is not None and name not in MODULE_NAMES:
             return self.free_input(name, line)
         if name in MODULE_NAMES:

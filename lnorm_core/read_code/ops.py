@@ -19,7 +19,8 @@ import math
 import numpy as np
 
 from .context import CodeError
-from .limits import MAX_INT
+from ..errors import MAX_ELEMENTS
+from .limits import MAX_INT, Unreadable
 from .values import CONST, Stat, Sym, Val, opaque, replace_stat
 
 FLOATS = ("tensor", "array", "number")
@@ -109,6 +110,9 @@ def binary(ctx, op, a, b, line):
         if lost:  # a statistic reduced without keepdim: that is the mistake, on its line
             e.mistake = ("no_keepdim", lost[0].line)
         raise
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise Unreadable(line, f"a result of {math.prod(shape):,} elements: the reader's limit is {MAX_ELEMENTS:,} "
+                               "(MAX_ELEMENTS)")
     ctx.spend(math.prod(shape), line)
     if kind == "number" and op == "/" and float(b.data) == 0:
         raise CodeError(line, "ZeroDivisionError", "float division by zero")

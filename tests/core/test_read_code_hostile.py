@@ -47,7 +47,7 @@ HOSTILE = {
     "huge comprehension": "y = [i for i in range(10 ** 8)]",
     "nested comprehension": "y = [[i * j for i in range(5000)] for j in range(5000)]",
     "huge tensor": "import torch\nx = torch.randn(100000, 100000)",
-    "huge tensor by broadcast": "import torch\na = torch.ones(1, 4096)\nb = torch.ones(4096, 1)\nc = a * b",
+    "huge tensor by broadcast": "import torch\na = torch.ones(1, 4096)\nb = torch.ones(4096, 1)\nc = a * b * x",
     "huge power": "y = 10 ** 10 ** 10",
     "huge int literal": "y = " + "9" * 1200,
     "deep parentheses": "y = " + "(" * 500 + "1" + ")" * 500,
