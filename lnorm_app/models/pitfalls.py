@@ -196,7 +196,7 @@ class Finding:
     group of its first element, e.g. 'x[0, 1, :]'; group_size: its n; block_groups: how many of the
     layer's groups the block touches. right_block, mistake_block: the right output and the
     mistake's at position. input_note: how the input was read (a rounded print or exact).
-    steps: the GroupSteps; table: its rows for the figure (see _table).
+    steps: the GroupSteps; table: its rows for the figure (see step_rows).
     """
 
     wrong: np.ndarray
@@ -253,7 +253,7 @@ def _finder(config, wrong_text):
     printed_as = printed_digits(wrong) if wrong is not None else ""
     return Finding(wrong, d, tuple(mistakes), tuple(position), block_label(position, block_ndim),
                    group_slice(steps.indices, shape), steps.n, int(np.unique(ids_block).size),
-                   np.asarray(e.f.y[position]), np.asarray(y_wrong[position]), steps, _table(steps), printed_as,
+                   np.asarray(e.f.y[position]), np.asarray(y_wrong[position]), steps, step_rows(steps), printed_as,
                    _input_note(e.x, d))
 
 
@@ -308,7 +308,7 @@ class StepRow:
     status: str
 
 
-def _table(steps):
+def step_rows(steps):
     """The GroupSteps as table rows, the right and the wrong version of each result side by side."""
     wrong = {v.name: v for v in steps.wrong}
     right = {v.name: v for v in steps.right}

@@ -78,6 +78,7 @@ class Reading:
     weight: np.ndarray = None
     bias: np.ndarray = None
     recipe: object = None
+    elements: np.ndarray = None  # the flat index into x of each element the output covers
     program: object = field(default=None, repr=False, compare=False)
     input_kind: str = "tensor"
     given: np.ndarray = field(default=None, repr=False, compare=False)
@@ -148,7 +149,7 @@ def read_code(code, spec=None, x=None, shape=None):
     except Unreadable as e:
         return Reading(code, "unreadable", problems=((e.line, e.what),), program=None)
     except CodeError as e:
-        return _failed(code, program, e, kind, given)
+        return _failed(code, program, e, kind, given, spec)
     code_spec = ctx.layers[0][1] if ctx.layers else None
     against = spec if spec is not None else code_spec
     base = dict(code=code, code_spec=code_spec, spec=against, x=ctx.x, input_name=ctx.input_name,
@@ -175,19 +176,20 @@ def read_code(code, spec=None, x=None, shape=None):
         return Reading(verdict="unreadable", problems=(check,), value=value, where=where, **base)
     return Reading(verdict="mistakes" if mistakes else "correct", mistakes=mistakes,
                    lines={m: a.mistakes[m] for m in mistakes}, value=value, right=right, where=where,
-                   weight=a.weight, bias=a.bias, recipe=recipe, **base)
+                   weight=a.weight, bias=a.bias, recipe=recipe, elements=np.asarray(out.sym.src).ravel(), **base)
 
 
-def _failed(code, program, e, kind, given):
+def _failed(code, program, e, kind, given, spec):
     """The code fails in the person's own run: a forgotten keepdim that cannot broadcast is that mistake, else the
     code is unreadable there (it computes nothing to compare)."""
     error = (e.line, f"{e.kind}: {e.message}")
     if e.mistake:
         name, line = e.mistake
         return Reading(code, "mistakes", mistakes=(name,), lines={name: line}, error=error, program=program,
-                       input_kind=kind, given=given, notes_by_line={e.line: [f"the run fails here: {error[1]}"]})
+                       input_kind=kind, given=given, spec=spec, x=given,
+                       notes_by_line={e.line: [f"the run fails here: {error[1]}"]})
     return Reading(code, "unreadable", problems=((e.line, f"the code fails here: {error[1]}"),), error=error,
-                   program=program, input_kind=kind, given=given)
+                   program=program, input_kind=kind, given=given, spec=spec, x=given)
 
 
 def _evaluate(program, given, kind, override=None, forced=None):
@@ -263,3 +265,20 @@ def _check(spec, x, a, out, recipe):
         return None
     return (0, f"lnorm read the steps as {recipe}, but the numbers the code computes differ from them by up to "
                f"{float(np.nanmax(np.abs(got - expected))):.3g}")
+
+
+def vocabulary():
+    """What the reader reads, by family: {"torch": ("torch.mean", ...), "a tensor": (".mean", ...), ...}."""
+    from .vocabulary import BUILTINS, METHODS, NAMESPACES
+
+    names = {"torch": "torch", "torch.nn": "nn", "torch.nn.functional": "F", "numpy": "np", "statistics":
+             "statistics", "math": "math"}
+    out = {f"{ns}": tuple(f"{short}.{n}" for n, v in sorted(NAMESPACES[ns].items()) if v.kind in ("function",))
+           for ns, short in names.items()}
+    out["a tensor"] = tuple(f".{n}" for n in sorted(METHODS["tensor"])) + (".shape", ".ndim", ".T", "[..., None]",
+                                                                           "x[0, :, :]")
+    out["a numpy array"] = tuple(f".{n}" for n in sorted(METHODS["array"])) + (".shape", ".ndim", ".size", ".T")
+    out["Python"] = tuple(sorted(BUILTINS)) + ("+ - * / ** // %", "for loops", "list comprehensions", "def",
+                                               "return", "if", "with torch.no_grad()", "list.append",
+                                               "eps: float = 1e-5", "import of the modules above")
+    return out
