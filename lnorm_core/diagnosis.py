@@ -79,6 +79,11 @@ class Diagnosis:
     tolerance: the largest tolerance any element was matched with (print and input rounding).
     nearest, nearest_distance: the block of the right output closest to the pasted one, and
         the largest |difference| there (useful when the verdict is "none").
+    exact: the combinations reported fit the input's digits as they stand (True), or only once the input's
+        rounding is allowed for (False). Where the input is a rounded print, exact fits are preferred.
+    fits: (combination, the largest |difference| at its closest position) for each combination that fits, of the
+        smallest size and the next, the closest first; a larger combination is kept only where it fits more
+        closely than every smaller one inside it.
     """
 
     verdict: str
@@ -92,6 +97,16 @@ class Diagnosis:
     tolerance: float = 0.0
     nearest: tuple = None
     nearest_distance: float = float("nan")
+    exact: bool = True
+    fits: tuple = ()
+
+    @property
+    def closer(self):
+        """Where several combinations fit: (the closest, its largest |difference|, the next, its), else None."""
+        if len(self.fits) < 2:
+            return None
+        (a, da), (b, db) = self.fits[:2]
+        return a, da, b, db
 
     @property
     def where(self):
@@ -119,7 +134,9 @@ def which_mistake(spec, x, wrong, weight=None, bias=None, input_rounding=None, m
     max_size: the largest combination of mistakes tried.
 
     Returns a Diagnosis: the verdict, the smallest combinations that reproduce `wrong`
-    (smallest first), and every position where it matches. InputError when `wrong`
+    (the closest first), every position where it matches, and which combinations fit how closely (d.fits).
+    Where the input is a rounded print, combinations that fit its digits as they stand are preferred to those
+    that fit only once its rounding is allowed for (d.exact). InputError when `wrong`
     has a shape that is no block of the output.
 
     The smallest explanation anywhere wins, so a block that carries little information can
@@ -145,38 +162,68 @@ def which_mistake(spec, x, wrong, weight=None, bias=None, input_rounding=None, m
     exotic = not np.isfinite(wrong).all()  # a pasted nan or inf matches the same nan or inf
     tol_block = print_tol + _SLACK * np.abs(np.where(np.isfinite(wrong), wrong, 0.0))  # (*block)
 
-    def matches(mistakes):
+    def matches(mistakes, slack=True):
+        """(positions where y[idx] matches, the largest |difference| at the closest of them, y)."""
         f = forward(spec, x, weight, bias, mistakes)
         yb = f.y.reshape((-1,) + block)  # (*out) -> (P, *block): one candidate block a row
         tol = tol_block
-        if rounded:
+        if rounded and slack:
             tol = tol + _input_effect(spec, x, f, delta, weight, mistakes).reshape((-1,) + block)
         with np.errstate(invalid="ignore"):
-            ok = np.abs(yb - wrong) <= tol
+            diff = np.abs(yb - wrong)
+            ok = diff <= tol
             if exotic:
-                ok |= (yb == wrong) | (np.isnan(yb) & np.isnan(wrong))
+                same = (yb == wrong) | (np.isnan(yb) & np.isnan(wrong))
+                ok |= same
+                diff = np.where(same, 0.0, diff)
         hit = ok.reshape(ok.shape[0], -1).all(axis=1)  # (P,)
+        distance = float("nan")
         if hit.any():
             used = np.broadcast_to(tol, yb.shape)[hit]
             largest_tol[0] = max(largest_tol[0], float(np.max(used[np.isfinite(used)], initial=0.0)))
-        return tuple(_positions(np.flatnonzero(hit), lead)), f.y
+            distance = float(np.nanmax(diff[hit].reshape(int(hit.sum()), -1), axis=1, initial=0.0).min())
+        return tuple(_positions(np.flatnonzero(hit), lead)), distance, f.y
 
-    right, y_right = matches(())
+    right, _, y_right = matches(())
     nearest, distance = _nearest(y_right, wrong, block, lead)
     common.update(nearest=nearest, nearest_distance=distance)
     if right:
         return Diagnosis("correct", (), right, (((), right),), tolerance=largest_tol[0], **common)
-    found = []
-    for combo in mistake_combinations(max_size):
-        if found and len(combo) > len(found[0][0]):
-            break  # the smallest explanation wins
-        positions, _ = matches(combo)
-        if positions:
-            found.append((combo, positions))
+    # where the input is a rounded print, the combinations that fit its digits as they stand (as when the person
+    # typed those very digits in) come first; only when none does is the rounding allowed for
+    tiers = [False, True] if rounded else [True]
+    for slack in tiers:
+        found, fits = _fitting(matches, max_size, slack)
+        if found:
+            break
     if not found:
         return Diagnosis("none", **common)
     positions = tuple(sorted({p for _, ps in found for p in ps}))
-    return Diagnosis("match", tuple(c for c, _ in found), positions, tuple(found), tolerance=largest_tol[0], **common)
+    return Diagnosis("match", tuple(c for c, _ in found), positions, tuple(found), tolerance=largest_tol[0],
+                     exact=not (rounded and slack), fits=fits, **common)
+
+
+def _fitting(matches, max_size, slack):
+    """(found, fits) with or without the input's rounding: found, the smallest combinations that fit, the closest
+    first, with their positions; fits, (combination, distance) of those and of the next size up, closest first,
+    without a larger combination that fits no closer than a smaller one inside it."""
+    found, fits, size = [], [], None
+    for combo in mistake_combinations(max_size):
+        if size is not None and len(combo) > size + 1:
+            break  # one size past the smallest is enough to say which fits more closely
+        positions, distance, _ = matches(combo, slack)
+        if not positions:
+            continue
+        if size is None:
+            size = len(combo)
+        if len(combo) == size:
+            found.append((combo, positions, distance))
+            fits.append((combo, distance))
+        elif not any(set(c) < set(combo) and d <= distance * (1 + 1e-9) + 1e-15 for c, d in fits):
+            fits.append((combo, distance))  # it fits more closely than every smaller combination inside it
+    found.sort(key=lambda f: f[2])
+    fits.sort(key=lambda f: (f[1], len(f[0])))
+    return [(c, p) for c, p, _ in found], tuple(fits)
 
 
 def _block_shape(shape, out_shape):

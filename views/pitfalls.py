@@ -100,6 +100,10 @@ def show_verdict(f, spec):
             st.markdown(f"- **{lc.MISTAKES[m].title}**: {lc.MISTAKES[m].description}.")
         st.code("\n".join(["# the line that does it"] + [lc.MISTAKES[m].wrong for m in f.mistakes]
                           + ["# the fix"] + [lc.MISTAKES[m].fix for m in f.mistakes]), language="python")
+        if d.closer:
+            best, d_best, other, d_other = d.closer
+            st.caption(f"{plain(best)} fits more closely: off by at most {d_best:.2g}, against {d_other:.2g} for "
+                       f"{plain(other)}.")
         if len(d.mistakes) > 1:
             st.caption("Other combinations give the same digits: "
                        + "; ".join(plain(c) for c in d.mistakes[1:]) + ".")

@@ -200,13 +200,31 @@ def test_a_wrong_row_from_the_unrounded_input_is_found_against_the_print(case, h
     assert d.verdict != "none" and (i, j) in d.positions
 
 
-def test_rows_of_two_cannot_be_told_apart():
+def test_rows_of_two_are_told_apart_by_the_exact_digits_of_the_input():
     x = torch.tensor([[[0.0770, -0.0147], [-0.0542, -0.0699]]], dtype=torch.float64)
     y = ((x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True)).numpy()  # torch.std: n - 1, no eps
     assert np.allclose(_printed(y[0, 1]), [0.7071, -0.7071])
     d = lc.which_mistake(lc.NormSpec("layer", normalized_shape=(2,)), x, _printed(y[0, 1]))
-    # row 0 with n - 1 alone gives (0.7071, -0.7071) too, and one mistake beats two (n - 1 and no eps)
-    assert d.verdict == "match" and d.mistakes == (("unbiased",),) and d.where == (0, 0)
+    # row 0 with n - 1 alone gives (0.7071, -0.7071) too, but only once the input's rounding is allowed for: the
+    # digits as they stand, which the row was computed from, fit n - 1 and no eps (at every row of two)
+    assert d.verdict == "match" and d.mistakes[0] == ("unbiased", "no_eps") and (0, 1) in d.positions and d.exact
+    assert ("unbiased",) not in [c for c, _ in d.fits]  # it fits only with the rounding, which exact fits beat
+
+
+def test_when_two_combinations_fit_the_closer_is_said_and_by_how_much():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 6, generator=gen, dtype=torch.float64) * 0.05  # small variance: eps shows
+    y = ((x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True))[1]  # n - 1 and no eps, from x unrounded
+    x_print = np.round(x.numpy(), 4)
+    d = lc.which_mistake(lc.NormSpec("layer", normalized_shape=(6,)), x_print, _printed(y.numpy()))
+    names = [c for c, _ in d.fits]
+    assert ("unbiased", "no_eps") in names
+    if d.closer is not None:
+        best, d_best, other, d_other = d.closer
+        assert d_best <= d_other and best == d.fits[0][0]
+    mine = np.abs(_printed(y.numpy()) - lc.manual_forward(lc.NormSpec("layer", normalized_shape=(6,)), x_print,
+                                                          mistakes=("unbiased", "no_eps"))[1]).max()
+    assert dict(d.fits)[("unbiased", "no_eps")] == pytest.approx(mine, rel=1e-9, abs=1e-15)
 
 
 # ---- the arithmetic of one group ---------------------------------------------------------------
