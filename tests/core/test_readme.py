@@ -84,7 +84,7 @@ def test_the_limits_table_quotes_the_code_readers_constants():
     text = README.read_text(encoding="utf-8")
     table = text[text.index("## Limits"):text.index("## Numbers")]
     rows = {line.split("|")[3].strip(): line.split("|")[2].strip() for line in table.splitlines()
-            if line.startswith("| a ") and "snippet" in line}
+            if line.startswith("|") and "snippet" in line}
     quoted = {}
     for names, values in rows.items():
         for name, value in zip(names.replace("`", "").split(", "), values.split(", ")):
