@@ -13,7 +13,7 @@ Each number says how it was obtained (Cell.method), and they are never blended:
                  size, a row of lnorm's CPU recording at this size, or a run of this very shape
                  on this server ("measured now");
   interpolated   read off a log-log line between the two nearest measured sizes of one curve
-                 (lnorm_core.published.interpolate_loglog); never beyond the measured sizes;
+                 (lnorm_core.timing.interpolate_loglog); never beyond the measured sizes;
   bound          bytes moved / the GPU's datasheet bandwidth: no kernel on that GPU is faster.
 Where none applies (the size outside what was measured, a layer nobody published, a pass the
 CPU recording did not time) the cell has no time and its note says why.
@@ -25,7 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from lnorm_core import CLASS_NAMES, InputError, NormSpec, published, timing
+from lnorm_core import CLASS_NAMES, InputError, NormSpec, timing
 
 from . import timing_gpu
 from .timing import time_text
@@ -222,7 +222,7 @@ def _report_cells(layers, by_kind, numel, what):
         if not rows:
             cells.append(Cell(None, None, f"{CLASS_NAMES.get(layer.kind, layer.kind)} is not in {what}", "not measured"))
             continue
-        est = published.interpolate_loglog({n: r["median_s"] for n, r in rows.items()}, numel)
+        est = timing.interpolate_loglog({n: r["median_s"] for n, r in rows.items()}, numel)
         cells.append(_cell(est, {n: "x".join(map(str, r["shape"])) for n, r in rows.items()}))
     return tuple(cells)
 
@@ -285,10 +285,10 @@ def _published_rows(layers, numel, dtype, mode, rows):
     """{gpu: [CostRow]}: one row per (GPU, kernel, source) that published any of the layers' kinds."""
     grouped = {}  # (gpu, class, kernel, source) -> {kind: Series}
     for layer in layers:
-        for s in published.find_series(rows, kind=layer.kind, dtype=dtype, mode=mode):
+        for s in timing.find_series(rows, kind=layer.kind, dtype=dtype, mode=mode):
             k = s.key
             grouped.setdefault((k.gpu, k.impl_class, timing_gpu.kernel_label(k), k.source), {})[layer.kind] = s
-    order = {c: i for i, c in enumerate(published.IMPL_CLASSES)}
+    order = {c: i for i, c in enumerate(timing.IMPL_CLASSES)}
     out = {}
     for (gpu, cls, kernel, source), by_kind in sorted(grouped.items(), key=lambda kv: (order[kv[0][1]], kv[0][2])):
         cells = []
@@ -301,7 +301,7 @@ def _published_rows(layers, numel, dtype, mode, rows):
             shapes = {}
             for m in s.points:
                 shapes.setdefault(m.numel, "x".join(map(str, m.input_shape)))
-            cell = _cell(published.interpolate_time(s, numel), shapes)
+            cell = _cell(timing.interpolate_time(s, numel), shapes)
             if s.points[0].latency_bound and cell.time_s is not None:
                 cell = Cell(cell.time_s, cell.method, cell.note + " (the source calls these sizes latency-bound)")
             cells.append(cell)
@@ -348,7 +348,7 @@ def costs(shape, dtype="float32", mode="forward", layouts=LAYOUTS, num_groups=No
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     rows = timing_gpu.published_rows() if rows is None else rows
     numel = math.prod(shape)
-    moved = published.bytes_moved(numel, timing.itemsize(dtype), mode)
+    moved = timing.bytes_moved(numel, timing.itemsize(dtype), mode)
     layers, notes = layers_for(shape, layouts, num_groups, first)
     notes = list(notes)
     if not layers:
@@ -364,13 +364,13 @@ def costs(shape, dtype="float32", mode="forward", layouts=LAYOUTS, num_groups=No
             if info.get("type") == "cuda" and info.get("datasheet_gbps"):
                 peaks.setdefault(info["name"], info["datasheet_gbps"])
     for gpu, peak in peaks.items():
-        floor = published.roofline_time(moved, peak)
+        floor = timing.roofline_time(moved, peak)
         out.append(CostRow("bound", gpu, f"lower bound: bytes ÷ {peak:g} GB/s (datasheet)", "bound", "the datasheet",
                            None, None, tuple(Cell(floor, "bound", f"{moved:,} bytes ÷ {peak:g} GB/s: no kernel on "
                                                                   "this GPU is faster") for _ in layers)))
         out.extend(by_gpu.get(gpu, []))
     unpublished = [CLASS_NAMES[k] for k in dict.fromkeys(layer.kind for layer in layers)
-                   if not published.find_series(rows, kind=k)]
+                   if not timing.find_series(rows, kind=k)]
     if unpublished:
         notes.append(f"Nobody in the published files timed {' or '.join(unpublished)} on a GPU: for "
                      f"{'it' if len(unpublished) == 1 else 'them'} the GPU rows give only the lower bound.")

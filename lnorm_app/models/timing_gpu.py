@@ -5,7 +5,7 @@
     tg.source_rows()        # who measured what, with the address and licence of each file
 
 A Curve is one line of GB/s (and % of peak) against elements. Its `origin` says whose it is:
-"published" (lnorm_core.published: Liger-Kernel's and QuACK's files, never measured by lnorm),
+"published" (lnorm_core.timing: Liger-Kernel's and QuACK's files, never measured by lnorm),
 or the name of one of lnorm's own reports ("recorded", "your run", "uploaded"). The two are
 never merged into one number here: no ratio of a published time to an lnorm time is formed.
 % of peak is against each GPU's datasheet bandwidth; a CPU has none in the reports, so a CPU
@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from lnorm_core import CLASS_NAMES, InputError, published, timing
+from lnorm_core import CLASS_NAMES, InputError, timing
 
 from .timing import ACCELERATORS, time_text
 
@@ -91,12 +91,12 @@ def _short_dtype(dtype):
 @functools.lru_cache(maxsize=4)
 def _load(path, mtime_ns, size):
     """The published rows, read and validated once per version of the file."""
-    return published.load_published(path)
+    return timing.load_published(path)
 
 
 def published_rows(path=None):
-    """lnorm_core.published.load_published() of the shipped file (or `path`), cached on the file's version."""
-    path = Path(path or published.DEFAULT_PATH)
+    """lnorm_core.timing.load_published() of the shipped file (or `path`), cached on the file's version."""
+    path = Path(path or timing.PUBLISHED_PATH)
     st = path.stat()
     return _load(str(path), st.st_mtime_ns, st.st_size)
 
@@ -123,12 +123,12 @@ def published_curves(kinds, mode="forward", gpus_shown=None, rows=None):
     """A Curve per published series of `kinds` in `mode` on the GPUs shown (None: all).
 
     Every point is a published measurement: its time, and lnorm's recomputed GB/s and % of
-    the GPU's datasheet peak (lnorm_core.published). Sorted as find_series sorts them.
+    the GPU's datasheet peak (lnorm_core.timing). Sorted as find_series sorts them.
     """
     rows = published_rows() if rows is None else rows
     out = []
     for kind in kinds:
-        for s in published.find_series(rows, kind=kind, mode=mode):
+        for s in timing.find_series(rows, kind=kind, mode=mode):
             k = s.key
             if gpus_shown is not None and k.gpu not in gpus_shown:
                 continue

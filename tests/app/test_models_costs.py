@@ -16,7 +16,7 @@ from lnorm_app import figures
 from lnorm_app.models import costs as cm
 from lnorm_app.models import timing as tv
 from lnorm_app.models import timing_gpu as tg
-from lnorm_core import InputError, published, timing
+from lnorm_core import InputError, timing
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = ROOT / "data" / "gpu" / "gpu_norm_measurements.csv"
@@ -53,25 +53,7 @@ def cell_of(c, row, kind):
     return row.cells[[layer.kind for layer in c.layers].index(kind)]
 
 
-# ---- interpolation and the floor, by hand ------------------------------------------------------
-
-
-def test_loglog_interpolation_by_hand():
-    times = {1000: 1e-3, 4000: 4e-3, 16000: 8e-3}
-    # 2000 is halfway between 1000 and 4000 in log size: the geometric mean of their times
-    mid = published.interpolate_loglog(times, 2000)
-    assert mid.method == "interpolated" and (mid.lower, mid.upper) == (1000, 4000)
-    assert mid.time_s == pytest.approx(math.sqrt(1e-3 * 4e-3))
-    # a quarter of the way from 4000 to 16000 in log size: 4000 * 4**0.25 = 5656.85...
-    q = published.interpolate_loglog(times, 4000 * 4**0.25)
-    assert q.time_s == pytest.approx(4e-3 * 2**0.25)
-    assert published.interpolate_loglog(times, 4000).method == "measured"
-    assert published.interpolate_loglog(times, 999) is None and published.interpolate_loglog(times, 16001) is None
-    assert published.interpolate_loglog({8: [1.0, 4.0]}, 8).time_s == pytest.approx(2.0)  # geometric mean
-    with pytest.raises(InputError):
-        published.interpolate_loglog({}, 8)
-    with pytest.raises(InputError):
-        published.interpolate_loglog({8: -1.0}, 8)
+# ---- the floor, by hand ------------------------------------------------------
 
 
 def test_the_floor_of_the_llama_tensor_on_each_gpu_by_hand():
