@@ -23,7 +23,7 @@ from ..spec import KINDS
 from .bandwidth import bytes_moved
 from .devices import DEVICE_DTYPES, DEVICE_TYPES, DTYPES, available_devices, device_info, itemsize
 from .impls import DEFAULT_IMPLS, IMPLS, impl_fn
-from .sizes import NUM_GROUPS, check_max_elements, check_sizes, shape_for, spec_for, sweep_sizes
+from .sizes import check_max_elements, check_sizes, shape_for, spec_for, sweep_sizes
 
 DEFAULT_MIN_RUN_TIME = 0.2  # seconds per measurement (blocked_autorange's own default)
 QUICK_MIN_RUN_TIME = 0.05
@@ -167,8 +167,8 @@ class _Entry:
         median, spread = summarize(self.medians, self.blocks)
         extra = dict(self.extra)
         compile_s = extra.pop("compile_s", None)
-        if self.spec is not None and self.spec.num_groups not in (None, NUM_GROUPS):
-            extra["num_groups"] = self.spec.num_groups  # the harness's sweeps use NUM_GROUPS and do not say so
+        if self.spec is not None and self.spec.num_groups:
+            extra["num_groups"] = self.spec.num_groups  # GroupNorm's groups: a model's own, or the sweep's NUM_GROUPS
         return _row(self.device, self.kind, self.impl, self.shape, self.dtype, median, spread,
                     compile_s=compile_s, repeats_s=list(self.medians), **extra)
 
@@ -253,7 +253,7 @@ def time_layers(layers, *, max_elements=MAX_TIMING_ELEMENTS, min_run_time=QUICK_
     instance and group take (N, C, *). Each shape is checked as torch would check it, and holds
     at most max_elements elements (at most MAX_TIMING_ELEMENTS). float32, as every CPU timing.
     Rows are those of run_timing (impl "native", and "copy" for a flat tensor of the same size);
-    a group row whose num_groups is not NUM_GROUPS says its num_groups.
+    a group row says its num_groups, as every group row does.
     """
     max_elements = check_max_elements(max_elements)
     if isinstance(layers, (str, bytes)) or not layers:

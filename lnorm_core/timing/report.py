@@ -39,8 +39,8 @@ def load_report(text_or_bytes):
              "ceiling_fraction": number >= 0 or null (optional),
              "repeats_s": [1 to MAX_REPORT_REPEATS numbers > 0] (optional: each repeat's
                           median; median_s is their median, so it lies within them),
-             "num_groups": a whole number dividing shape[1] (optional, group rows of
-                           time_layers; the sweeps use NUM_GROUPS), ...}, ...]}
+             "num_groups": a whole number dividing shape[1] (optional, group rows: GroupNorm's
+                           groups; a report without it was timed with NUM_GROUPS), ...}, ...]}
     Text over MAX_REPORT_BYTES is refused before parsing. Rows are counted from 0,
     as in results[i]. Returns the parsed dict.
     """

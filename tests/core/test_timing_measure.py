@@ -42,6 +42,7 @@ def test_every_kind_and_impl_yields_a_positive_time(report):
         assert r["spread"] >= 0
         assert r["device"] == "cpu" and r["dtype"] == "float32"
         assert r["compile_s"] is None
+        assert r.get("num_groups") == (8 if r["kind"] == "group" else None)  # a group row says its groups
     assert report["truncated"] is False
 
 

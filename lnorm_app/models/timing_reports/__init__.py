@@ -19,78 +19,18 @@ published row's, with whose it is and how it was obtained.
 """
 
 from .costs import COST_DTYPES, MODE_WORDS, Cell, CostRow, Costs, cell_text, costs, costs_table, passes_text
-from .lines import (
-    METRICS,
-    Ceiling,
-    Headline,
-    Series,
-    Speedup,
-    ceilings,
-    crossover,
-    crossover_text,
-    first_headline,
-    headline,
-    series,
-    speedups,
-    table,
-)
-from .presets import (
-    LAYOUT_OF,
-    LAYOUT_WORDS,
-    LAYOUTS,
-    PRESETS,
-    CostLayer,
-    Preset,
-    default_groups,
-    layers_for,
-    parse_cost_shape,
-)
-from .published import (
-    CLASS_WORDS,
-    ORIGIN_PUBLISHED,
-    Curve,
-    Quote,
-    check_gpus,
-    cpu_quotes,
-    gpus,
-    kernel_label,
-    published_curves,
-    published_kinds,
-    published_rows,
-    quote,
-    quote_rows,
-    report_curves,
-    source_rows,
-    torch_quotes,
-)
-from .sources import (
-    ACCELERATORS,
-    GPU_COMMAND,
-    SOURCE_RUN,
-    SOURCE_SHIPPED,
-    SOURCE_UPLOAD,
-    Source,
-    dtypes_in,
-    has_accelerator,
-    impls_in,
-    kinds_in,
-    rows_by_size,
-    run_source,
-    shipped_sources,
-    source_label,
-    upload_source,
-)
-from .words import (
-    bytes_text,
-    count_text,
-    power_text,
-    shape_text,
-    short_device,
-    short_dtype,
-    size_text,
-    time_text,
-    us_text,
-)
+from .lines import (METRICS, Ceiling, Headline, Series, Speedup, ceilings, crossover, crossover_text, first_headline,
+                    headline, series, speedups, table)
+from .presets import (LAYOUT_OF, LAYOUT_WORDS, LAYOUTS, PRESETS, CostLayer, Preset, default_groups, layers_for,
+                      parse_cost_shape)
+from .published import (CLASS_WORDS, ORIGIN_PUBLISHED, Curve, Quote, check_gpus, cpu_quotes, gpus, kernel_label,
+                        published_curves, published_kinds, published_rows, quote, quote_rows, report_curves,
+                        source_rows, torch_quotes)
+from .sources import (ACCELERATORS, GPU_COMMAND, SOURCE_RUN, SOURCE_SHIPPED, SOURCE_UPLOAD, Source, dtypes_in,
+                      has_accelerator, impls_in, kinds_in, rows_by_size, run_source, shipped_sources, source_label,
+                      upload_source)
+from .words import (bytes_text, count_text, power_text, shape_text, short_device, short_dtype, size_text, time_text,
+                    us_text)
 
 __all__ = [
     "ACCELERATORS", "CLASS_WORDS", "COST_DTYPES", "Ceiling", "Cell", "CostLayer", "CostRow", "Costs", "Curve",

@@ -149,7 +149,7 @@ def _cpu_rows(layers, numel, mode, recorded, measured_now):
         cells, found = [], False
         for layer in layers:
             r = next((r for r in rows if r["kind"] == layer.kind and r["numel"] == numel
-                      and (layer.kind != "group" or r.get("num_groups", timing.NUM_GROUPS) == layer.num_groups)), None)
+                      and r.get("num_groups") == layer.num_groups), None)
             found |= r is not None
             cells.append(Cell(None, None, "not in the run made here", "not in the run") if r is None else
                          Cell(r["median_s"], "measured", f"measured now on this shape, the median of "
