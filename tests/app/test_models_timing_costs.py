@@ -141,6 +141,20 @@ def test_a_run_of_the_models_own_shapes_is_measured_now():
         timing_run.measure_plan(preset_costs("ResNet-50 stage BatchNorm2d(256), (32, 256, 56, 56)"))
 
 
+def test_a_run_of_channel_layers_is_matched_to_each_layer_and_its_groups():
+    # GroupNorm(2, 8) is found by its groups; a run of GroupNorm(4, 8) would not stand for it
+    c = reports.costs((2, 8, 4), "float32", "forward", ("channels",), num_groups=2)
+    assert [layer.label for layer in c.layers] == ["BatchNorm1d(8)", "InstanceNorm1d(8)", "GroupNorm(2, 8)"]
+    report = timing.time_layers(timing_run.measure_plan(c), min_run_time=0.002, repeats=1)
+    (now, _) = [r for r in reports.costs((2, 8, 4), "float32", "forward", ("channels",), num_groups=2,
+                                         measured_now=report).rows if r.device.startswith("CPU (this server, now)")]
+    rows = {r["kind"]: r["median_s"] for r in report["results"]}
+    assert [cell.time_s for cell in now.cells] == [rows["batch"], rows["instance"], rows["group"]]
+    other = timing.time_layers([("group", (2, 8, 4), 4)], min_run_time=0.002, repeats=1)
+    c = reports.costs((2, 8, 4), "float32", "forward", ("channels",), num_groups=2, measured_now=other)
+    assert not [r for r in c.rows if r.device.startswith("CPU (this server, now)")]  # no layer of this run
+
+
 def test_an_uploaded_cuda_report_gives_its_own_row_and_floor():
     report = {"device": {"name": "NVIDIA H200", "type": "cuda"}, "ceiling_gbps": 4000.0, "datasheet_gbps": 4800.0,
               "devices": [{"name": "NVIDIA H200", "type": "cuda", "datasheet_gbps": 4800.0, "ceiling_gbps": 4000.0}],
