@@ -12,7 +12,7 @@ from lnorm_app.models import timing_reports as reports
 from lnorm_core import timing
 
 ROOT = Path(__file__).resolve().parents[1]
-CSV = ROOT / "data" / "gpu" / "gpu_norm_measurements.csv"
+CSV = ROOT / "lnorm_core" / "timing" / "gpu_data" / "gpu_norm_measurements.csv"
 RECORDING = ROOT / "data" / "timing" / "cpu-xeon-2threads-2026-11-21.json"
 H100 = "NVIDIA H100 80GB HBM3"
 LLAMA = "Llama-style RMSNorm(4096), (batch, seq) = (1, 4096)"

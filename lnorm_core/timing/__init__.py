@@ -27,7 +27,7 @@ One job per module:
     measure.py    run_timing (the sweep) and time_layers (given shapes): the measurements, one run at a time
     report.py     the report's schema, load_report (validated), format_table
     bandwidth.py  bytes_moved and roofline_time: one count for lnorm's rows and the published ones
-    published.py  the published GPU measurements (data/gpu/): load_published, every row checked
+    published.py  the published GPU measurements (lnorm_core/timing/gpu_data/): load_published, every row checked
     curves.py     find_series, interpolate_time, interpolate_loglog: a time read off a measured curve
     __main__.py   the command line
 

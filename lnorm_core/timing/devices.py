@@ -24,7 +24,7 @@ DEVICE_DTYPES = {"cpu": ("float32",), "cuda": tuple(DTYPES), "mps": tuple(DTYPES
 
 # Datasheet peak memory bandwidth (GB/s), matched on torch.cuda.get_device_name().
 # Each entry: (substrings that must all appear, case-insensitive, GB/s); the first match wins.
-# The GPUs of the published measurements (data/gpu/) are here with the same peaks as that file,
+# The GPUs of the published measurements (lnorm_core/timing/gpu_data/) are here with the same peaks as that file,
 # so a report from one of them and the published rows are held against one number.
 DATASHEET_GBPS = (
     (("H200",), 4800.0),

@@ -1,13 +1,13 @@
 """Published GPU timings of normalization kernels: other people's figures, never lnorm's own.
 
     from lnorm_core import timing
-    rows = timing.load_published()                 # data/gpu/gpu_norm_measurements.csv, validated
+    rows = timing.load_published()                 # lnorm_core/timing/gpu_data/gpu_norm_measurements.csv, validated
     for s in timing.find_series(rows, kind="layer", dtype="float32", mode="forward"):
         print(s.key.gpu, s.key.implementation, [(p.numel, p.time_s, p.gbps) for p in s.points])
     est = timing.interpolate_time(s.points, 2**23)   # None outside the measured sizes
     floor = timing.roofline_time(timing.bytes_moved(2**23, 4, "forward"), rows[0].peak_gbps)
 
-The rows come from Liger-Kernel's and QuACK's public benchmark files (data/gpu/README.md names
+The rows come from Liger-Kernel's and QuACK's public benchmark files (lnorm_core/timing/gpu_data/README.md names
 each source, its commit and its licence). lnorm did not measure them and has no GPU: every
 Measurement carries its source, address and licence so a figure can say whose number it is, and
 nothing here mixes them with the timings lnorm records itself (measure.py, report.py).
@@ -31,7 +31,7 @@ from ..errors import InputError
 from .bandwidth import MODES, bytes_moved
 from .devices import DTYPES, itemsize
 
-PUBLISHED_PATH = Path(__file__).resolve().parents[2] / "data" / "gpu" / "gpu_norm_measurements.csv"
+PUBLISHED_PATH = Path(__file__).resolve().parent / "gpu_data" / "gpu_norm_measurements.csv"  # ships inside the library
 
 MAX_PUBLISHED_BYTES = 2_000_000  # load_published: the largest CSV text accepted (the shipped file is ~260 KB)
 MAX_PUBLISHED_ROWS = 5_000

@@ -230,7 +230,7 @@ def test_the_gpu_view_names_every_gpu_and_source_and_keeps_lnorms_rows_apart():
     h100 = quotes[(quotes["layer"] == "LayerNorm") & (quotes["device"] == "H100 80GB HBM3")].iloc[0]
     assert h100["whose"].startswith("published") and h100["address"].startswith("https://github.com/")
     # the figure quoted is the file's own: torch.nn.LayerNorm forward, 4096 x 16384 fp32 on the H100
-    with open(ROOT / "data" / "gpu" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
+    with open(ROOT / "lnorm_core" / "timing" / "gpu_data" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
         (row,) = [r for r in csv.DictReader(f) if r["norm"] == "layer_norm" and r["provider"] == "huggingface"
                   and r["gpu_name"] == H100 and r["mode"] == "forward" and r["input_shape"] == "4096x16384"]
     assert round(2 * 4096 * 16384 * 4 / (float(row["y_p50"]) / 1e3) / 1e9, 1) == h100["GB/s"]

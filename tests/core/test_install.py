@@ -18,6 +18,7 @@ import importlib.util, json
 import numpy as np
 import torch
 import lnorm_core as lc
+from lnorm_core import timing
 
 x = lc.seeded_tensor((2, 3, 4), 0)
 spec = lc.NormSpec("layer", normalized_shape=(4,))
@@ -30,6 +31,7 @@ print(json.dumps({
     "lnorm_app": importlib.util.find_spec("lnorm_app") is not None,
     "torch": torch.__version__,
     "from": lc.__file__,
+    "published_rows": len(timing.load_published()),
 }))
 """
 
@@ -53,6 +55,7 @@ def test_the_library_installs_and_imports_without_the_app(tmp_path):
     assert not got["streamlit"] and not got["plotly"] and not got["lnorm_app"]
     assert got["torch"].startswith("2.13.0")
     assert str(env_dir) in got["from"]  # the installed copy, not the checkout
+    assert got["published_rows"] > 400  # the published GPU measurements ship inside the library
 
 
 def test_the_pins_of_pyproject_are_the_pins_of_the_requirements_files():

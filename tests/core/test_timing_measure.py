@@ -206,7 +206,7 @@ def test_datasheet_bandwidth_by_device_name():
 def test_datasheet_peaks_agree_with_the_published_measurements():
     # one number per GPU in the project: the harness's table and the published file's column
     peaks = {}
-    with open(ROOT / "data" / "gpu" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
+    with open(ROOT / "lnorm_core" / "timing" / "gpu_data" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             peaks[r["gpu_name"]] = float(r["peak_GBps_spec"])
     assert peaks == {"NVIDIA A100-SXM4-80GB": 2039, "NVIDIA H100 80GB HBM3": 3350, "NVIDIA B200": 8000,

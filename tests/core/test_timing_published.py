@@ -20,7 +20,7 @@ from lnorm_core.errors import InputError
 from lnorm_core.spec import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "data" / "gpu" / "gpu_norm_measurements.csv"
+SHIPPED = ROOT / "lnorm_core" / "timing" / "gpu_data" / "gpu_norm_measurements.csv"
 PINNED = re.compile(r"^https://github\.com/[^/]+/[^/]+/blob/([0-9a-f]{40})/.+$")
 
 

@@ -45,5 +45,5 @@ def gpu_tab(shown):
     box = ui.lazy_expander("Where the published numbers come from", "sources_open")
     if box.open:
         box.dataframe(reports.source_rows(), hide_index=True, column_config=LINK)
-        box.caption("The file and its licences: data/gpu/README.md. lnorm reads only the time (and size, dtype, "
+        box.caption("The file and its licences: lnorm_core/timing/gpu_data/README.md. lnorm reads only the time (and size, dtype, "
                     "GPU, pass) of each row and recomputes bytes, GB/s and % of peak itself.")
