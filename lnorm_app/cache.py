@@ -16,7 +16,7 @@ import numpy as np
 # explore ~40 (x, y, x_hat, group ids), compare ~32, pitfalls 16 (x, torch's y; each mistake keeps 200
 # elements), a pitfall's output 16, BatchNorm's steps just over 24 (train, eval, their difference).
 CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16, "finder": 16, "pooling": 16,
-             "same_pooling": 4, "steps": 32, "sweep": 8}
+             "same_pooling": 4, "code": 3, "steps": 32, "sweep": 8}
 
 
 def nbytes(value, _depth=0):

@@ -63,7 +63,9 @@ class CodeView:
     vocabulary: tuple = ()
 
 
-_code_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["finder"] << 20)
+# a reading keeps its input and outputs: small ones fit, a large tensor's is read again on each rerun (the budget
+# of every cache together is held by tests/app/test_hosting.py)
+_code_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["code"] << 20)
 
 
 def read(config, code):
