@@ -38,7 +38,8 @@ def _stat_names(spec):
     return ("mean", "var") if spec.centers else ("mean", "mean square")
 
 
-def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cells=MAX_CELLS, max_panels=12):
+def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cells=MAX_CELLS, max_panels=12,
+           panel_label=None):
     """Ids of the elements of x (its groups, its weight entries) as heatmaps: one panel per 2-D slice of x,
     each cell coloured by its id.
 
@@ -46,8 +47,9 @@ def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cell
     many ids there are; what: the colour key's word ("group"). labels(ids) -> the text of each shown cell
     (written where the figure is small); custom(take, ids) -> the hover's columns, each an array of the
     shown cells, where take(a) gives the shown cells of an array of x's shape and ids are the shown ids;
-    hover(k) -> the hover's lines below the cell's index for panel k. Above _MAX_BANDS ids the colour is
-    the id modulo the colours (the hover still says it). At most max_panels slices and max_cells cells.
+    hover(k) -> the hover's lines below the cell's index for panel k; panel_label(ids of a panel) -> what
+    its title adds. Above _MAX_BANDS ids the colour is the id modulo the colours (the hover still says it).
+    At most max_panels slices and max_cells cells.
     """
     first, kept, stride, note, titles = slice_view(shape, 0, max_panels, max_cells)
     take = lambda a: slice_panels(a, first, kept, stride)  # noqa: E731  the shown cells of an array like x
@@ -59,9 +61,11 @@ def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cell
     data = compact(np.stack(custom(take, shown), axis=-1), cells)
     rows, cols = _grid(kept, 4)
     panel_h = min(420, max(150, 28 * shown.shape[1]))
-    gap, height = _rows_layout(rows, panel_h, gap_px=70, extra_px=160)
+    named = [t + (panel_label(shown[k]) if panel_label else "") for k, t in enumerate(titles)]
+    two_lines = len(titles) > 1 and any("<br>" in t for t in named)
+    gap, height = _rows_layout(rows, panel_h, gap_px=90 if two_lines else 70, extra_px=160)
     # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
-    layout, refs = _panel_axes(kept, cols, titles if len(titles) > 1 else None, hspace=0.04, vspace=gap)
+    layout, refs = _panel_axes(kept, cols, named if len(titles) > 1 else None, hspace=0.04, vspace=gap)
     xs = np.arange(0, shown.shape[2] * stride, stride)
     ys = np.arange(0, shown.shape[1] * stride, stride)
     row_title, col_title = axis_titles(kind, shape)
@@ -74,6 +78,9 @@ def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cell
         if len(xs) <= TICK_CELLS:
             xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
     text = labels(shown) if cells <= TEXT_CELLS and not many else None
+    # a key of 10 colours for 1000s of ids misleads, and its labels must not overlap: about 16 px each, in the
+    # plot's height less the key's title
+    keyed = not many and n_bands <= min(12, (height - 160 - 50) // 16)
     traces = []
     for k in range(kept):
         traces.append(dict(
@@ -81,7 +88,7 @@ def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cell
             customdata=data[k], hovertemplate=f"{index_template(shape, titles[k])}<br>{hover(k)}<extra></extra>",
             zmin=-0.5, zmax=n_bands - 0.5, colorscale=id_colorscale(n_bands), xgap=1 if cells <= 5000 else 0,
             ygap=1 if cells <= 5000 else 0,
-            showscale=k == 0 and not many and n_bands <= 12,  # a key of 10 colours for 1000s of ids misleads
+            showscale=k == 0 and keyed,
             colorbar=dict(title=dict(text=what), tickvals=list(range(n_bands)),
                           ticktext=[f"{what} {g}" for g in range(n_bands)]),
             text=None if text is None else text[k], texttemplate=None if text is None else "%{text}", name=titles[k],
@@ -109,6 +116,69 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     title = f"{e.n_groups} group{'s' if e.n_groups != 1 else ''} of {e.group_size}: one colour per group"
     return id_map(e.spec.kind, e.x.shape, e.f.ids, e.n_groups, "group", lambda ids: np.char.add("g", ids.astype(str)),
                   custom, lambda k: hover, title, max_cells, max_panels)
+
+
+def _entry_text(ids, param_shape):
+    """Each weight entry as its index into weight, short enough for a cell: 'w3', or 'w[1,2]' for a weight of
+    more dims (an array of ids' shape)."""
+    if len(param_shape) == 1:
+        return np.char.add("w", np.asarray(ids).astype(str))
+    coords = np.unravel_index(ids, param_shape)
+    text = ["w[" + ",".join(str(int(c[i])) for c in coords) + "]" for i in np.ndindex(ids.shape)]
+    return np.array(text, dtype=object).reshape(ids.shape)
+
+
+def weight_map(m, kind, e=None, weight=None, bias=None, max_cells=MAX_CELLS, max_panels=12):
+    """Which weight entry scales each element (a ParamMap), drawn as group_map draws the groups.
+
+    One panel per 2-D slice of x, each cell coloured by its entry and, where the figure is
+    small, labelled with the entry's index into weight; a panel that one entry scales whole
+    says which in its title. kind names the dims. With the Exploration e, the hover also
+    shows each element's x̂, its entry's weight and bias (weight, bias: one value per entry;
+    None for torch's initial ones and zeros) and y = x̂ · weight + bias.
+    """
+    n = m.n_entries
+    coords = lambda ids: [c.astype(np.float64) for c in np.unravel_index(ids, m.param_shape)]  # noqa: E731
+    index = ", ".join(f"%{{customdata[{1 + i}]:.0f}}" for i in range(len(m.param_shape)))
+    hover = f"weight[{index}] (entry %{{customdata[0]:.0f}} of {n:,})"
+    if e is None:
+        custom = lambda take, ids: [ids] + coords(ids)  # noqa: E731
+    else:
+        w = np.ones(n) if weight is None else weight
+        b = np.zeros(n) if bias is None else bias
+        j = 1 + len(m.param_shape)
+        custom = lambda take, ids: [ids] + coords(ids) + [take(e.f.x_hat), w[ids], b[ids], take(e.f.y)]  # noqa: E731
+        hover += (f"<br>x̂ %{{customdata[{j}]:.6g}}<br>weight %{{customdata[{j + 1}]:.6g}}"
+                  + (f"<br>bias %{{customdata[{j + 2}]:.6g}}" if m.has_bias else "")
+                  + f"<br>y = x̂ · weight{' + bias' if m.has_bias else ''} = %{{customdata[{j + 3}]:.6g}}")
+    one = lambda ids: f"<br>→ {_entry_text(ids.ravel()[:1], m.param_shape)[0]}" if (ids == ids.flat[0]).all() else ""  # noqa: E731
+    entries = f"{n:,} entr{'y' if n == 1 else 'ies'}"
+    if e is None:  # beside another layer's: say whose
+        title = f"{m.name}: weight {m.param_shape}, {entries}"
+    else:
+        title = f"weight {m.param_shape}: {entries}, one colour per entry"
+    if m.on != "x":
+        title += f"<br><sup>it runs on {m.on}: its entries drawn on the elements of x</sup>"
+    return id_map(kind, m.ids.shape, m.ids, n, "entry", lambda ids: _entry_text(ids, m.param_shape), custom,
+                  lambda k: hover, title, max_cells, max_panels, panel_label=one)
+
+
+def affine_figure(e, w, first=0, max_slices=3, max_cells=MAX_CELLS):
+    """y = x̂ · weight + bias element by element, for a WeightAndBias w (its weight and bias, or torch's initial).
+
+    The columns: x̂, each element's weight[e] and bias[e] (looked up by its entry e, the map's
+    ids), and y; one row per 2-D slice, one diverging colour scale.
+    """
+    m = w.map
+    weight = np.ones(m.n_entries) if w.weight is None else w.weight  # torch's initial ones and zeros
+    bias = np.zeros(m.n_entries) if w.bias is None else w.bias
+    stages = [("normalized x̂", e.f.x_hat, None), ("× weight[e]", None, weight)]
+    if m.has_bias:
+        stages.append(("+ bias[e]", None, bias))
+    stages.append(("= output y", e.f.y, None))
+    title = ("y = x̂ · weight" + (" + bias" if m.has_bias else "") + ", element by element: each element's entry e "
+             "of the weight drawn on it")
+    return stage_grid(e.spec.kind, e.x.shape, stages, m.ids, "weight entry", title, first, max_slices, max_cells)
 
 
 def _cube_shape(shape):
