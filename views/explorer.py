@@ -111,9 +111,10 @@ if stages_tab.open:
 
 if weights_tab.open:
     with weights_tab:
-        st.write("Every output element is y = x̂ · weight[e] + bias[e] for one entry e of the layer's weight. Left: "
-                 "the entry that scales each element, one colour per entry and its index on the cell. Right: the "
-                 "groups, the elements that share one mean and variance. Hover a cell for its numbers.")
+        formula = "y = x̂ · weight[e] + bias[e]" if e.spec.has_bias or not e.spec.has_weight else "y = x̂ · weight[e]"
+        st.write(f"Every output element is {formula} for one entry e of the layer's weight. Left: the entry that "
+                 "scales each element, one colour per entry and its index on the cell. Right: the groups, the "
+                 "elements that share one mean and variance. Hover a cell for its numbers.")
         w = weight_and_bias(config)
         if w.map is None:
             st.info(w.no_weight, icon=":material/info:")
