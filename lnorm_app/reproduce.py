@@ -1,6 +1,7 @@
 """What a person takes home from the explorer: code that reproduces a view, and its numbers as files.
 
-    torch_code(config)   -> Python that rebuilds the input and the nn module, prints weight.shape and bias.shape and torch's output
+    torch_code(config)   -> Python that rebuilds the input and the nn module, prints weight.shape and bias.shape
+                            and torch's output
     numpy_code(config)   -> the same output computed by hand in a few lines of numpy (two passes)
     module_code(spec, shape) -> the nn constructor, e.g. "nn.GroupNorm(2, 4, eps=1e-05, affine=True)"
     notebook(config)         -> the view as a Jupyter notebook: what it shows, the torch code, the numpy code, the check

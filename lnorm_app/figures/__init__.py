@@ -40,9 +40,9 @@ from .timing_gpu import METHOD_WORDS, costs_figure, device_color, gpu_bandwidth_
 
 __all__ = [
     "ALGORITHM_LABELS", "DIVERGING", "GROUP_COLORS", "IMPL_COLORS", "KIND_COLORS", "MAX_CELLS", "MAX_CUBE_POINTS",
-    "METHOD_WORDS", "affine_figure", "as_panels", "costs_figure", "device_color", "error_heatmap", "gpu_bandwidth_figure",
-    "gpu_peak_figure", "group_cube", "group_map", "limit_panels", "note_of", "offset_text", "panel_titles",
-    "pitfall_bars", "pitfall_differences", "pitfall_label", "running_stats_figure", "stages_figure",
+    "METHOD_WORDS", "affine_figure", "as_panels", "costs_figure", "device_color", "error_heatmap",
+    "gpu_bandwidth_figure", "gpu_peak_figure", "group_cube", "group_map", "limit_panels", "note_of", "offset_text",
+    "panel_titles", "pitfall_bars", "pitfall_differences", "pitfall_label", "running_stats_figure", "stages_figure",
     "symmetric_range", "timing_bandwidth_figure", "timing_speedup_figure", "timing_time_figure", "train_eval_figure",
     "variance_sweep_figure", "weight_map",
 ]

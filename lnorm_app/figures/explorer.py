@@ -151,7 +151,10 @@ def weight_map(m, kind, e=None, weight=None, bias=None, max_cells=MAX_CELLS, max
         hover += (f"<br>x̂ %{{customdata[{j}]:.6g}}<br>weight %{{customdata[{j + 1}]:.6g}}"
                   + (f"<br>bias %{{customdata[{j + 2}]:.6g}}" if m.has_bias else "")
                   + f"<br>y = x̂ · weight{' + bias' if m.has_bias else ''} = %{{customdata[{j + 3}]:.6g}}")
-    one = lambda ids: f"<br>→ {_entry_text(ids.ravel()[:1], m.param_shape)[0]}" if (ids == ids.flat[0]).all() else ""  # noqa: E731
+
+    def one(ids):  # a panel that one entry scales whole: its title says which
+        return f"<br>→ {_entry_text(ids.ravel()[:1], m.param_shape)[0]}" if (ids == ids.flat[0]).all() else ""
+
     entries = f"{n:,} entr{'y' if n == 1 else 'ies'}"
     if e is None:  # beside another layer's: say whose
         title = f"{m.name}: weight {m.param_shape}, {entries}"

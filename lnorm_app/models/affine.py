@@ -176,8 +176,8 @@ def weight_and_bias(config):
 class MapPair:
     """Two layers that pool alike but lay their weights out differently, each as a ParamMap on x.
 
-    kind: the kind of layer a, whose input x is (it names x's dims). drawn_above: where the same two maps are already drawn on the tab ("" when these are the
-    first), e.g. "in the box above".
+    kind: the kind of layer a, whose input x is (it names x's dims). drawn_above: where the same
+    two maps are already drawn on the tab ("" when these are the first), e.g. "in the box above".
     """
 
     a: ParamMap
