@@ -188,8 +188,9 @@ class MapPair:
 
 @dataclass(frozen=True)
 class SameMaps:
-    """The maps of the "Same pooling" tab: claim for the claim's pairs, equivalents one per equivalent
-    (None where their weights need no picture: they pool differently, or lay their weights out alike)."""
+    """The maps of the "Same pooling" tab: claim for the claim's first pair (the one it says differs only
+    with affine), equivalents one per equivalent (None where the text says nothing of their affine: they
+    pool differently, or lay their weights out alike)."""
 
     claim: tuple = ()
     equivalents: tuple = ()
@@ -220,13 +221,15 @@ _maps_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["same_pooling"] <
 
 
 def same_pooling_maps(config):
-    """The SameMaps of config (cached): the claim's first, then each equivalent's."""
+    """The SameMaps of config (cached): the claim's first pair, then each equivalent's."""
     return _maps_cache.get_or_compute(("same maps",) + config.key(), lambda: _same_pooling_maps(config))
 
 
 def _same_pooling_maps(config):
     same = same_pooling(config)
     seen = {}
-    claim = tuple(m for m in (_pair_maps(p, seen, "in the box above") for p in same.claim_pairs) if m is not None)
+    # the claim says "With affine they differ" of its first pair only (the one that pools alike)
+    first = _pair_maps(same.claim_pairs[0], seen, "in the box above") if same.claim_pairs else None
+    claim = () if first is None else (first,)
     under = lambda eq: f"above, under `{module_code(eq.spec, eq.shape, short=True)}` on `{eq.how}`"  # noqa: E731
     return SameMaps(claim, tuple(_pair_maps(eq.pair, seen, under(eq)) for eq in same.equivalents))
