@@ -35,18 +35,18 @@ def same_pooling_verdict(eq):
     return "the same output without affine" if eq.same_output else "the same groups, a different output"
 
 
-def two_maps(pair):
-    """Two layers' weight maps side by side, or where the same two are drawn already."""
+def two_maps(pair, key):
+    """Two layers' weight maps side by side, or where the same two are drawn already.
+
+    key: unique on the page (one layer's map may be drawn beside several others)."""
     if pair is None:
         return
     if pair.drawn_above:
         st.caption(f"Their weights are laid out as drawn {pair.drawn_above}.")
         return
-    left, right = st.columns(2)
-    with left:
-        ui.chart(figures.weight_map(pair.a, pair.kind), "the sentences above cover the whole tensor")
-    with right:
-        ui.chart(figures.weight_map(pair.b, pair.kind), "the sentences above cover the whole tensor")
+    for column, m, side in zip(st.columns(2), (pair.a, pair.b), "ab"):
+        with column:
+            ui.chart(figures.weight_map(m, pair.kind), "the sentences cover the whole tensor", key=f"{key}-{side}")
 
 
 def number(value):
@@ -147,17 +147,17 @@ if same_tab.open:
                 st.markdown(f"**{title}**")
                 st.markdown("\n".join(f"- {line}" for line in lines))
                 for pair in maps.claim:
-                    two_maps(pair)
+                    two_maps(pair, "claim")
         if not same.searched:
             st.info(f"The search for other layers runs on inputs of up to {EQUIVALENTS_MAX_ELEMENTS:,} elements "
                     "and 5 dims; try a smaller shape.", icon=":material/info:")
         elif not same.equivalents:
             st.write("No other layer pools these elements the same way.")
-        for eq, pair in zip(same.equivalents, maps.equivalents):
+        for i, (eq, pair) in enumerate(zip(same.equivalents, maps.equivalents)):
             st.markdown(f"**`{module_code(eq.spec, eq.shape, short=True)}` on `{eq.how}`** {eq.shape}: "
                         f"{same_pooling_verdict(eq)}")
             st.markdown("\n".join(f"- {c}" for c in eq.pair.conditions))
-            two_maps(pair)
+            two_maps(pair, f"equivalent-{i}")
 
 if code_tab.open:
     with code_tab:

@@ -205,6 +205,15 @@ def test_same_pooling_draws_the_two_weights_where_it_says_they_differ():
     assert [c.value for c in at.caption].count("Their weights are laid out as drawn in the box above.") == 4
 
 
+def test_same_pooling_draws_one_layers_weights_beside_several_others():
+    """Regression (found by drawing links): LayerNorm over the whole (1, 4, 1, 2) is drawn beside two other
+    layouts, and the same figure twice on one page made Streamlit refuse the second as a duplicate element."""
+    at = _app(view="Same pooling", shape="1,4,1,2", ns="(1, 4, 1, 2)")
+    assert not at.exception and not _errors(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 6 and specs[2] == specs[4]  # the claim's two, then the LayerNorm's map beside each
+
+
 def test_cube_group_out_of_range_after_a_new_shape():
     at = _app(view="3-D cube")
     at.number_input(key="highlight").set_value(5).run()
