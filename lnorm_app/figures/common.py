@@ -264,14 +264,6 @@ def index_template(shape, title):
     return title.replace(":, :]", "%{y}, %{x}]")
 
 
-def index_ticks(fig, xs, ys, most=TICK_CELLS):
-    """Integer ticks on every cell of a short axis (a 2-row panel would otherwise get ticks at 0.5)."""
-    if len(ys) <= most:
-        fig.update_yaxes(tickmode="array", tickvals=[int(v) for v in ys])
-    if len(xs) <= most:
-        fig.update_xaxes(tickmode="array", tickvals=[int(v) for v in xs])
-
-
 def axis_titles(kind, shape):
     """(row axis title, column axis title) of every panel: the last two dims' names and indices."""
     names = dim_names(kind, len(shape))

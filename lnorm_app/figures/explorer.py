@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from .common import (
     DIVERGING,
@@ -21,7 +20,6 @@ from .common import (
     figure,
     id_colorscale,
     index_template,
-    index_ticks,
     slice_panels,
     slice_view,
     symmetric_range,
@@ -331,15 +329,15 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
 
 
 def _nonfinite_marks(panel, xs, ys, max_marks=2000):
-    """A scatter that writes NaN, inf or -inf on the cells a heatmap leaves blank (None if there are none)."""
+    """A scatter (a trace dict) that writes NaN, inf or -inf on the cells a heatmap leaves blank (None if none)."""
     rows, cols = np.nonzero(~np.isfinite(panel))
     if rows.size == 0:
         return None
     rows, cols = rows[:max_marks], cols[:max_marks]
     words = np.where(np.isnan(panel[rows, cols]), "NaN", np.where(panel[rows, cols] > 0, "inf", "-inf"))
-    return go.Scatter(x=xs[cols], y=ys[rows], mode="text", text=words, textfont=dict(color="#b00020", size=12),
-                      hovertemplate="%{text}: a non-finite value poisons its group<extra></extra>",
-                      showlegend=False)
+    return dict(type="scatter", x=xs[cols], y=ys[rows], mode="text", text=words,
+                textfont=dict(color="#b00020", size=12),
+                hovertemplate="%{text}: a non-finite value poisons its group<extra></extra>", showlegend=False)
 
 
 def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
@@ -379,37 +377,45 @@ def stage_grid(kind, shape, stages, ids, what, title, first=0, max_slices=3, max
     show_text = cells <= TEXT_CELLS
     panel_h = min(360, max(150, 28 * ids.shape[1]))
     gap, height = _rows_layout(kept, panel_h, gap_px=24, extra_px=170)
-    fig = make_subplots(rows=kept, cols=n_stages, column_titles=[name for name, _ in shown],
-                        horizontal_spacing=0.02, vertical_spacing=gap)
+    # the grid laid out by hand, as id_map's: make_subplots and its validation took ~250 ms of a rerun
+    layout, refs = _panel_axes(kept * n_stages, n_stages, hspace=0.02, vspace=gap)
+    layout["annotations"] = [dict(text=name, font=dict(size=16), showarrow=False, xref="paper", yref="paper",
+                                  x=sum(layout[f"xaxis{'' if j == 0 else j + 1}"]["domain"]) / 2, y=1.0,
+                                  xanchor="center", yanchor="bottom") for j, (name, _) in enumerate(shown)]
     xs = np.arange(0, ids.shape[2] * stride, stride)
     ys = np.arange(0, ids.shape[1] * stride, stride)
+    row_title, col_title = axis_titles(kind, shape)
     id_of = ids.astype(np.int32)
+    traces = []
     for k in range(kept):
         index = index_template(shape, titles[k])
         for j, (name, a) in enumerate(shown):
-            fig.add_trace(go.Heatmap(
-                z=compact(a[k], cells), x=xs, y=ys, coloraxis="coloraxis", customdata=id_of[k],
-                hovertemplate=f"{index}<br>{name}: %{{z:.6g}}<br>{what} %{{customdata}}<extra></extra>",
+            xref, yref = refs[k * n_stages + j]
+            xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
+            yaxis.update(autorange="reversed", showticklabels=j == 0)
+            if j == 0:
+                yaxis["title"] = dict(text=f"<b>{titles[k]}</b><br>{row_title}" if len(shape) > 2 else row_title)
+            xaxis["showticklabels"] = k == kept - 1
+            if k == kept - 1:
+                xaxis["title"] = dict(text=col_title)
+            if len(ys) <= TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
+                yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
+            if len(xs) <= TICK_CELLS:
+                xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
+            traces.append(dict(
+                type="heatmap", z=compact(a[k], cells), x=xs, y=ys, xaxis=xref, yaxis=yref, coloraxis="coloraxis",
+                customdata=id_of[k], hovertemplate=f"{index}<br>{name}: %{{z:.6g}}<br>{what} %{{customdata}}"
+                                                   "<extra></extra>",
                 texttemplate="%{z:.2f}" if show_text else None, xgap=1 if cells <= 5000 else 0,
                 ygap=1 if cells <= 5000 else 0,
-            ), row=k + 1, col=j + 1)
+            ))
             marks = _nonfinite_marks(a[k], xs, ys)
             if marks is not None:
-                fig.add_trace(marks, row=k + 1, col=j + 1)
-    row_title, col_title = axis_titles(kind, shape)
-    fig.update_yaxes(autorange="reversed")
-    index_ticks(fig, xs, ys)
-    fig.update_yaxes(showticklabels=False)
-    for r in range(kept):
-        slice_title = f"<b>{titles[r]}</b><br>{row_title}" if len(shape) > 2 else row_title
-        fig.update_yaxes(title_text=slice_title, showticklabels=True, row=r + 1, col=1)
-    fig.update_xaxes(showticklabels=False)
-    for c in range(n_stages):
-        fig.update_xaxes(title_text=col_title, showticklabels=True, row=kept, col=c + 1)
+                traces.append(dict(marks, xaxis=xref, yaxis=yref))
     if note:
         title += f"<br><sup>showing {note}</sup>"
-    fig.update_layout(
-        title=title, height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50),
+    layout.update(
+        title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50),
         coloraxis=dict(colorscale=DIVERGING, cmin=lo, cmax=hi, colorbar=dict(title=dict(text="value"))),
     )
-    return fig
+    return figure(traces, layout)
