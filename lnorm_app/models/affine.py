@@ -14,7 +14,6 @@ import numpy as np
 
 from lnorm_core import param_ids
 
-from ..cache import CACHE_MIB, BoundedCache
 from ..reproduce import module_code
 from .explorer import explore, same_pooling
 
@@ -217,15 +216,12 @@ def _pair_maps(pair, seen, where):
     return MapPair(a, b, pair.spec_a.kind)
 
 
-_maps_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["same_pooling"] << 20)
-
-
 def same_pooling_maps(config):
-    """The SameMaps of config (cached): the claim's first pair, then each equivalent's."""
-    return _maps_cache.get_or_compute(("same maps",) + config.key(), lambda: _same_pooling_maps(config))
+    """The SameMaps of config: the claim's first pair, then each equivalent's.
 
-
-def _same_pooling_maps(config):
+    Not cached: it reads same_pooling(config)'s cached result, on at most 4,096 elements, and takes
+    under a millisecond.
+    """
     same = same_pooling(config)
     seen = {}
     # the claim says "With affine they differ" of its first pair only (the one that pools alike)

@@ -17,7 +17,6 @@ from lnorm_app.config import Config
 from lnorm_app.figures.explorer import _cube_shape
 from lnorm_app.models.affine import param_map, weight_and_bias
 from lnorm_app.models.explorer import explore
-from lnorm_core.equivalence import permuted
 
 LARGE = {
     "(1024, 1024)": Config(shape=(1024, 1024), normalized_shape=(1024,)),
@@ -273,7 +272,7 @@ def test_weight_map_of_batch_norm_shows_the_channel_axis():
 def test_weight_map_of_a_layer_run_on_a_view_of_x_is_drawn_on_x():
     """LayerNorm((8,)) on x.transpose(1, 2) of x (2, 8, 5): its weight runs along dim 1 of x."""
     x_shape = (2, 8, 5)
-    view = permuted(x_shape, (0, 2, 1), "x.transpose(1, 2)")
+    view = lc.View("x.transpose(1, 2)", (0, 2, 1), (2, 5, 8))
     m = param_map(lc.NormSpec("layer", normalized_shape=(8,)), view.shape, view, x_shape)
     assert m.on == "x.transpose(1, 2)" and m.param_shape == (8,)
     np.testing.assert_array_equal(m.ids, np.broadcast_to(np.arange(8)[None, :, None], x_shape))
