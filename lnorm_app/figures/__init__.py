@@ -1,7 +1,8 @@
 """Figure builders: data in, plotly.graph_objects.Figure out, one module per page.
 
     common    panels of a tensor, the cell budget, grids of panels, colours, note_of
-    explorer  group_map, group_cube, stages_figure, weight_map, affine_figure
+    explorer  group_map, group_cube, stages_figure (and id_map, stage_grid, which draw them)
+    affine    weight_map, affine_figure
     compare   error_heatmap, variance_sweep_figure
     pitfalls  pitfall_differences, pitfall_bars, running_stats_figure, train_eval_figure
     timing    timing_time_figure, timing_bandwidth_figure, timing_speedup_figure
@@ -21,7 +22,8 @@ from .common import (
     symmetric_range,
 )
 from .compare import ALGORITHM_LABELS, error_heatmap, offset_text, variance_sweep_figure
-from .explorer import MAX_CUBE_POINTS, affine_figure, group_cube, group_map, stages_figure, weight_map
+from .affine import affine_figure, weight_map
+from .explorer import MAX_CUBE_POINTS, group_cube, group_map, stages_figure
 from .pitfalls import (
     pitfall_bars,
     pitfall_differences,
