@@ -111,14 +111,14 @@ if stages_tab.open:
 
 if weights_tab.open:
     with weights_tab:
-        formula = "y = x̂ · weight[e]" if e.spec.has_weight and not e.spec.has_bias else "y = x̂ · weight[e] + bias[e]"
-        st.write(f"Every output element is {formula} for one entry e of the layer's weight. Left: the entry that "
-                 "scales each element, one colour per entry and its index on the cell. Right: the groups, the "
-                 "elements that share one mean and variance. Hover a cell for its numbers.")
         w = weight_and_bias(config)
         if w.map is None:
             st.info(w.no_weight, icon=":material/info:")
         else:
+            formula = "y = x̂ · weight[e] + bias[e]" if w.map.has_bias else "y = x̂ · weight[e]"
+            st.write(f"Every output element is {formula} for one entry e of the layer's weight. Left: the entry "
+                     "that scales each element, one colour per entry and its index on the cell. Right: the groups, "
+                     "the elements that share one mean and variance. Hover a cell for its numbers.")
             st.markdown("\n".join(f"- {line}" for line in w.lines))
             left, right = st.columns(2)
             with left:
