@@ -54,13 +54,14 @@ class SamePooling:
     LayerPair (eq.pair): when the outputs agree, with numbers on x.
     note: what the list assumes of this layer, in words ("" when nothing).
     claim: "LayerNorm is InstanceNorm?" answered on this input, (title, lines), for a 3-D or
-    4-D input to LayerNorm or InstanceNorm (None otherwise).
+    4-D input to LayerNorm or InstanceNorm (None otherwise); claim_pairs: its LayerPairs.
     """
 
     equivalents: list = field(default_factory=list)
     searched: bool = True
     note: str = ""
     claim: tuple = None
+    claim_pairs: tuple = ()
 
 
 _explore_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["explore"] << 20)
@@ -114,10 +115,10 @@ def _same_pooling(config):
     spec, x, shape = e.spec, e.x, e.x.shape
     searched = len(shape) <= 5 and x.size <= EQUIVALENTS_MAX_ELEMENTS
     eq = equivalents(spec, shape, x=x, seed=config.seed) if searched else []
-    claim = None
+    pairs = ()
     if searched and spec.kind in ("layer", "instance") and len(shape) in (3, 4):
-        claim = claim_text(layernorm_vs_instancenorm(x, seed=config.seed, eps=spec.eps))
-    return SamePooling(eq, searched, _equivalence_note(spec, shape), claim)
+        pairs = tuple(layernorm_vs_instancenorm(x, seed=config.seed, eps=spec.eps))
+    return SamePooling(eq, searched, _equivalence_note(spec, shape), claim_text(pairs), pairs)
 
 
 def _equivalence_note(spec, shape):
