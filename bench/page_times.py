@@ -33,7 +33,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 PAGES = ("explorer", "compare", "pitfalls", "timing")
 # tabs that compute something of their own, opened by their link: (row name, page, query parameters)
 TABS = (("pitfalls · mistakes", "pitfalls", {"part": "Every mistake", "open_unbiased": "true"}),
-        ("pitfalls · batch", "pitfalls", {"part": "BatchNorm: train vs eval"}))
+        ("pitfalls · batch", "pitfalls", {"part": "BatchNorm: train vs eval"}),
+        ("explorer · stages", "explorer", {"view": "Input → output"}),
+        ("explorer · weights", "explorer", {"view": "Weight and bias", "init": "random"}))
 MAX_SHAPE = "1024, 1024"
 BUDGET_S = {"defaults": 0.100, "max": 0.300}
 TIMEOUT_S = 120

@@ -23,7 +23,7 @@ from lnorm_core.threads import threads_for
 # seed, layer and tab) fit, and hit again when other visitors reach them; large results are held to the bytes.
 CACHE_ENTRIES = 128
 CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16, "finder": 16, "pooling": 16,
-             "same_pooling": 4, "steps": 32, "sweep": 8}
+             "same_pooling": 4, "code": 3, "steps": 32, "sweep": 8}
 
 
 def nbytes(value, _depth=0):

@@ -1,6 +1,7 @@
 """What a person takes home from the explorer: code that reproduces a view, and its numbers as files.
 
-    torch_code(config)   -> Python that rebuilds the input and the nn module and prints torch's output
+    torch_code(config)   -> Python that rebuilds the input and the nn module, prints weight.shape and bias.shape
+                            and torch's output
     numpy_code(config)   -> the same output computed by hand in a few lines of numpy (two passes)
     module_code(spec, shape) -> the nn constructor, e.g. "nn.GroupNorm(2, 4, eps=1e-05, affine=True)"
     notebook(config)         -> the view as a Jupyter notebook: what it shows, the torch code, the numpy code, the check
@@ -21,8 +22,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-
-from lnorm_core import layout
 
 from .models.explorer import explore
 
@@ -178,6 +177,7 @@ def torch_code(config):
         if spec.info.running_stats and not spec.training:
             lines.append("layer.eval()  # eval mode" + (": normalize with running_mean and running_var"
                                                         if spec.track_running_stats else ""))
+        lines += _shape_lines(spec, "layer.")
         lines += _param_lines(config, spec, spec.param_shape(shape), "torch")
         lines += ["y = layer(x)", "print(y)"]
     else:
@@ -185,18 +185,32 @@ def torch_code(config):
     return "\n".join(lines) + "\n"
 
 
+def _shape_lines(spec, owner):
+    """Lines that print weight.shape and bias.shape (owner: "layer." or "" for plain tensors)."""
+    if not spec.has_weight:
+        flag = "elementwise_affine" if spec.info.trailing else "affine"
+        if not spec.info.has_bias:
+            return [f'print("weight:", {owner}weight)  # {flag}=False: no weight ({spec.class_name} has no bias)']
+        return [f'print("weight:", {owner}weight, "bias:", {owner}bias)  # {flag}=False: no weight, no bias']
+    where = "== normalized_shape" if spec.info.trailing else "(C,): one entry per channel"
+    lines = [f'print("weight.shape ==", tuple({owner}weight.shape))  # {where}']
+    if spec.has_bias:
+        return lines + [f'print("bias.shape ==", tuple({owner}bias.shape))']
+    return [lines[0] + f"; {spec.class_name} has no bias"]
+
+
 def _functional_lines(config, spec, shape):
     """The F.batch_norm / F.instance_norm call for an input no nn class takes."""
     c = shape[1]
     lines = [f"# no nn class takes a {len(shape)}-D input for {spec.class_name}: the functional form does"]
-    weight = bias = "None"
-    if spec.affine:
-        weight, bias = "weight", "bias"
-        if config.init == "random":
-            lines += [f"torch.manual_seed({config.seed + 1})", f"weight = torch.randn({c}).double()",
-                      f"torch.manual_seed({config.seed + 2})", f"bias = torch.randn({c}).double()"]
-        else:
-            lines += [f"weight = torch.ones({c}, dtype=torch.float64)", f"bias = torch.zeros({c}, dtype=torch.float64)"]
+    if not spec.affine:
+        lines.append("weight = bias = None  # affine=False")
+    elif config.init == "random":
+        lines += [f"torch.manual_seed({config.seed + 1})", f"weight = torch.randn({c}).double()",
+                  f"torch.manual_seed({config.seed + 2})", f"bias = torch.randn({c}).double()"]
+    else:
+        lines += [f"weight = torch.ones({c}, dtype=torch.float64)", f"bias = torch.zeros({c}, dtype=torch.float64)"]
+    lines += _shape_lines(spec, "")
     stats = "None, None"
     if spec.track_running_stats:
         lines += [f"running_mean = torch.zeros({c}, dtype=torch.float64)",
@@ -204,10 +218,10 @@ def _functional_lines(config, spec, shape):
         stats = "running_mean, running_var"
     use_input = not spec.uses_running_stats
     if spec.kind == "batch":
-        call = (f"F.batch_norm(x, {stats}, {weight}, {bias}, training={use_input}, "
+        call = (f"F.batch_norm(x, {stats}, weight, bias, training={use_input}, "
                 f"momentum={spec.momentum!r}, eps={spec.eps!r})")
     else:
-        call = (f"F.instance_norm(x, {stats}, {weight}, {bias}, use_input_stats={use_input}, "
+        call = (f"F.instance_norm(x, {stats}, weight, bias, use_input_stats={use_input}, "
                 f"momentum={spec.momentum!r}, eps={spec.eps!r})")
     return lines + [f"y = {call}", "print(y)"]
 
@@ -246,7 +260,7 @@ def _pooling_lines(spec, shape):
 
 def _affine_shape(spec, shape):
     """The shape weight and bias broadcast in against x: normalized_shape, or (1, C, 1, ...)."""
-    return tuple(layout(spec, shape).param_broadcast)
+    return tuple(spec.layout(shape).param_broadcast)
 
 
 def numpy_code(config):

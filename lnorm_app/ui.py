@@ -329,12 +329,13 @@ def show_problems(problems):
         st.warning(f"{literal(p)} — using the default instead.", icon=":material/warning:")
 
 
-def chart(fig, whole):
+def chart(fig, whole, key=None):
     """A figure across the page; where it shows only a part of a large tensor, a note saying so.
 
     whole: what still covers every element, e.g. "the table's numbers are over every element".
+    key: needed where a page may draw the same figure twice.
     """
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", key=key)
     if note_of(fig):
         st.info(f"Large tensor: this figure shows {note_of(fig)}; {whole}.", icon=":material/zoom_out:")
 

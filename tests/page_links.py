@@ -30,11 +30,16 @@ LABELS = {"layer": "LayerNorm", "rms": "RMSNorm", "batch": "BatchNorm", "instanc
           "group": "GroupNorm"}  # the URL's kind=, as torch.nn names the classes
 EPS_CHOICES = ["1e-05", "1e-06", "0.001", "0.1", "0"]  # the sidebar's eps list (RMSNorm adds "None")
 PRESET_SHAPES = [(2, 3, 4), (4, 2, 3), (2, 5, 8), (2, 4, 3, 3), (8, 128, 512), (1024, 1024)]
-EXPLORER_VIEWS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
+EXPLORER_VIEWS = ["Groups", "3-D cube", "Input → output", "Weight and bias", "Same pooling", "Reproduce in PyTorch"]
 COMPARE_DTYPES = ["float64", "float32", "float16", "bfloat16"]
 COMPARE_TOPICS = ["torch against the hand computation", "Three ways to compute a variance"]
 COMPARE_PARTS = ["output", "grad input", "grad weight", "grad bias"]
-PITFALLS_PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]
+PITFALLS_PARTS = ["Your row", "Your code", "Every mistake", "BatchNorm: train vs eval"]
+# code= on Pitfalls: none, right code against the code's own layer, and code lnorm does not read (never an error box)
+PITFALLS_CODE = ["", "import torch\nln = torch.nn.LayerNorm(x.shape[-1])\n"
+                     "y = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + "
+                     "ln.eps)\n",
+                 "import os\nos.system('touch pwned')", "y = [i for i in range(10 ** 9)]", "**not** [code](x)"]
 PITFALLS_OPEN = ["open_unbiased", "open_std_under_sqrt", "open_whole_sample", "open_unbiased-std_under_sqrt"]
 TIMING_PLOTS = ["Time", "GB/s and the ceiling", "GPU against CPU", "All rows"]
 MAX_PASTE = 1000  # torch prints up to 1000 elements in full; above that it summarizes with "..."
@@ -156,6 +161,8 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
         if params["part"] == "Every mistake" and draw(st.booleans()):
             params[draw(st.sampled_from(PITFALLS_OPEN))] = "true"  # one mistake's numbers open
         params["steps"] = str(draw(st.integers(1, 50)))
+        if params["part"] == "Your code":
+            params["code"] = draw(st.sampled_from(PITFALLS_CODE))
         if draw(st.booleans()) and x.numel() <= MAX_PASTE:
             y = torch_output(link)
             if y is not None:

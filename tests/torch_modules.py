@@ -1,5 +1,7 @@
 """The torch.nn module a NormSpec stands for: the independent reference of the core's tests."""
 
+import re
+
 import torch
 from torch import nn
 
@@ -39,3 +41,27 @@ def params_of(module):
     b = getattr(module, "bias", None)
     as_np = lambda p: None if p is None else p.detach().double().numpy().copy()  # noqa: E731
     return as_np(w), as_np(b)
+
+
+def param_shapes(module):
+    """{"weight": its shape or None, "bias": ...} of a torch.nn module (no "bias" where the class has none)."""
+    names = [n for n in ("weight", "bias") if hasattr(module, n)]
+    return {n: None if getattr(module, n) is None else tuple(getattr(module, n).shape) for n in names}
+
+
+def printed_param_shapes(printed):
+    """What generated code printed of its weight and bias, as param_shapes gives them, and the rest of the text.
+
+    Reads the lines 'weight.shape == (3, 4)', 'bias.shape == (3, 4)', 'weight: None' and
+    'weight: None bias: None'.
+    """
+    shapes, rest = {}, []
+    for line in printed.splitlines():
+        shape = re.fullmatch(r"(weight|bias)\.shape == \(([\d, ]*)\)", line)
+        if shape:
+            shapes[shape.group(1)] = tuple(int(d) for d in re.findall(r"\d+", shape.group(2)))
+        elif re.fullmatch(r"weight: None( bias: None)?", line):
+            shapes.update(dict.fromkeys(["weight", "bias"] if "bias" in line else ["weight"]))
+        else:
+            rest.append(line)
+    return shapes, "\n".join(rest)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lnorm_app import figures, ui
+from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
 from lnorm_app.models.explorer import EQUIVALENTS_MAX_ELEMENTS, explore, same_pooling
 from lnorm_app.models.refusals import refusal_for
 from lnorm_app.reproduce import (
@@ -14,7 +15,7 @@ from lnorm_app.reproduce import (
     torch_code,
 )
 
-TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
+TABS = ["Groups", "3-D cube", "Input → output", "Weight and bias", "Same pooling", "Reproduce in PyTorch"]
 STATS_FORMAT = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in (
     ("mean", "%.6g"), ("var", "%.6g"), ("mean square", "%.6g"), ("rstd", "%.6g"),
     ("x_hat mean", "%.2e"), ("x_hat var", "%.10f"), ("v/(v+eps)", "%.10f"), ("x_hat mean square", "%.10f"),
@@ -32,6 +33,20 @@ def same_pooling_verdict(eq):
     if eq.same_with_affine:
         return "the same output, with affine too"
     return "the same output without affine" if eq.same_output else "the same groups, a different output"
+
+
+def two_maps(pair, key):
+    """Two layers' weight maps side by side, or where the same two are drawn already.
+
+    key: unique on the page (one layer's map may be drawn beside several others)."""
+    if pair is None:
+        return
+    if pair.drawn_above:
+        st.caption(f"Their weights are laid out as drawn {pair.drawn_above}.")
+        return
+    for column, m, side in zip(st.columns(2), (pair.a, pair.b), "ab"):
+        with column:
+            ui.chart(figures.weight_map(m, pair.kind), "the sentences cover the whole tensor", key=f"{key}-{side}")
 
 
 def number(value):
@@ -70,7 +85,7 @@ with ui.user_errors():
 st.markdown(f"**{e.caption}**")
 ui.warn_nonfinite(e.nonfinite_note)
 
-groups_tab, cube_tab, stages_tab, same_tab, code_tab = st.tabs(TABS, key="view", bind="query-params")
+groups_tab, cube_tab, stages_tab, weights_tab, same_tab, code_tab = st.tabs(TABS, key="view", bind="query-params")
 
 if groups_tab.open:
     with groups_tab:
@@ -105,12 +120,36 @@ if stages_tab.open:
         st.caption(f"The first {shown} of {e.n_groups} groups (all of them in the statistics download):")
         st.dataframe(stats_columns(e, first=FIRST_GROUPS), hide_index=True, column_config=STATS_FORMAT)
 
+if weights_tab.open:
+    with weights_tab:
+        w = weight_and_bias(config)
+        if w.map is None:
+            st.info(w.no_weight, icon=":material/info:")
+        else:
+            formula = "y = x̂ · weight[e] + bias[e]" if w.map.has_bias else "y = x̂ · weight[e]"
+            st.write(f"Every output element is {formula} for one entry e of the layer's weight. Left: the entry "
+                     "that scales each element, one colour per entry and its index on the cell. Right: the groups, "
+                     "the elements that share one mean and variance. Hover a cell for its numbers.")
+            st.markdown("\n".join(f"- {line}" for line in w.lines))
+            left, right = st.columns(2)
+            with left:
+                ui.chart(figures.weight_map(w.map, e.spec.kind, e, w.weight, w.bias), COVERS)
+            with right:
+                ui.chart(figures.group_map(e), COVERS)
+            if w.weight is None:
+                initial = "ones and the bias its zeros" if w.map.has_bias else "ones"
+                st.caption(f"The weight holds torch's initial {initial}, so here y = x̂. Pick 'random' under "
+                           "*weight and bias* in the sidebar to see drawn values at work.")
+            else:
+                ui.chart(figures.affine_figure(e, w), COVERS)
+
 if same_tab.open:
     with same_tab:
         st.write("Other layers that pool exactly the same elements on this input (or on a reshape of it), and "
                  "when their output is the same: without affine, with affine, in eval mode. The numbers are "
                  "computed on this input, with the random weight and bias the sidebar's 'random' would draw.")
         same = same_pooling(config)
+        maps = same_pooling_maps(config)
         if same.note:
             st.info(same.note, icon=":material/info:")
         if same.claim:
@@ -118,15 +157,18 @@ if same_tab.open:
             with st.container(border=True):
                 st.markdown(f"**{title}**")
                 st.markdown("\n".join(f"- {line}" for line in lines))
+                for pair in maps.claim:
+                    two_maps(pair, "claim")
         if not same.searched:
             st.info(f"The search for other layers runs on inputs of up to {EQUIVALENTS_MAX_ELEMENTS:,} elements "
                     "and 5 dims; try a smaller shape.", icon=":material/info:")
         elif not same.equivalents:
             st.write("No other layer pools these elements the same way.")
-        for eq in same.equivalents:
+        for i, (eq, pair) in enumerate(zip(same.equivalents, maps.equivalents)):
             st.markdown(f"**`{module_code(eq.spec, eq.shape, short=True)}` on `{eq.how}`** {eq.shape}: "
                         f"{same_pooling_verdict(eq)}")
             st.markdown("\n".join(f"- {c}" for c in eq.pair.conditions))
+            two_maps(pair, f"equivalent-{i}")
 
 if code_tab.open:
     with code_tab:

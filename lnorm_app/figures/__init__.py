@@ -1,7 +1,8 @@
 """Figure builders: data in, plotly.graph_objects.Figure out, one module per page.
 
     common    panels of a tensor, the cell budget, grids of panels, colours, note_of
-    explorer  group_map, group_cube, stages_figure
+    explorer  group_map, group_cube, stages_figure (and id_map, stage_grid, which draw them)
+    affine    weight_map, affine_figure
     compare   error_heatmap, variance_sweep_figure
     pitfalls  pitfall_differences, pitfall_bars, running_stats_figure, train_eval_figure
     timing    timing_time_figure, timing_bandwidth_figure, timing_speedup_figure
@@ -21,6 +22,7 @@ from .common import (
     symmetric_range,
 )
 from .compare import ALGORITHM_LABELS, error_heatmap, offset_text, variance_sweep_figure
+from .affine import affine_figure, weight_map
 from .explorer import MAX_CUBE_POINTS, group_cube, group_map, stages_figure
 from .pitfalls import (
     pitfall_bars,
@@ -40,9 +42,9 @@ from .timing_gpu import METHOD_WORDS, costs_figure, device_color, gpu_bandwidth_
 
 __all__ = [
     "ALGORITHM_LABELS", "DIVERGING", "GROUP_COLORS", "IMPL_COLORS", "KIND_COLORS", "MAX_CELLS", "MAX_CUBE_POINTS",
-    "METHOD_WORDS", "as_panels", "costs_figure", "device_color", "error_heatmap", "gpu_bandwidth_figure",
-    "gpu_peak_figure", "group_cube", "group_map", "limit_panels", "note_of", "offset_text", "panel_titles",
-    "pitfall_bars", "pitfall_differences", "pitfall_label", "running_stats_figure", "stages_figure",
+    "METHOD_WORDS", "affine_figure", "as_panels", "costs_figure", "device_color", "error_heatmap",
+    "gpu_bandwidth_figure", "gpu_peak_figure", "group_cube", "group_map", "limit_panels", "note_of", "offset_text",
+    "panel_titles", "pitfall_bars", "pitfall_differences", "pitfall_label", "running_stats_figure", "stages_figure",
     "symmetric_range", "timing_bandwidth_figure", "timing_speedup_figure", "timing_time_figure", "train_eval_figure",
-    "variance_sweep_figure",
+    "variance_sweep_figure", "weight_map",
 ]

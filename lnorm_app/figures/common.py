@@ -16,6 +16,8 @@ import plotly.graph_objects as go
 from _plotly_utils.utils import convert_to_base64
 from plotly.colors import get_colorscale
 
+from lnorm_core import KIND_TABLE
+
 from ..cache import by_value, derived, freeze
 
 # pandas is imported before any figure is built. plotly looks it up in sys.modules without importing it
@@ -185,7 +187,7 @@ def note_of(fig):
     meta = fig.layout.meta
     return meta.get("note", "") if isinstance(meta, dict) else ""
 
-def _ordinal(n):
+def ordinal(n):
     """2 -> '2nd', 3 -> '3rd', 11 -> '11th'."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -270,3 +272,66 @@ def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, cus
     )
     fig = figure(traces, layout)
     return fig
+
+
+# ---- the slices of an input as 2-D panels ---------------------------------------------------
+
+TEXT_CELLS = 300  # a figure with at most this many cells also writes each cell's number
+TICK_CELLS = 12  # an axis of at most this many cells gets a tick on each
+
+
+def dim_names(kind, ndim):
+    """What each dim is called: N, C, then L / H, W / D, H, W for (N, C, *) norms; else batch, seq, dim."""
+    if not KIND_TABLE[kind].trailing:  # (N, C, *) input
+        spatial = {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
+        return ["N", "C"] + spatial.get(ndim - 2, [f"S{i}" for i in range(1, ndim - 1)])
+    return {1: ["dim"], 2: ["batch", "dim"], 3: ["batch", "seq", "dim"]}.get(ndim, [f"d{i}" for i in range(ndim)])
+
+
+def id_colorscale(n_ids):
+    """A discrete colour scale for z = an id (a group, a weight entry) in [-0.5, n - 0.5]: one band per id,
+    colours cycling."""
+    scale = []
+    for g in range(n_ids):
+        color = GROUP_COLORS[g % len(GROUP_COLORS)]
+        scale += [[g / n_ids, color], [(g + 1) / n_ids, color]]
+    return scale
+
+
+def slice_view(shape, first, count, max_cells):
+    """Which 2-D slices to draw: (first, kept, stride, note, titles) for at most `count` slices and max_cells cells."""
+    panels = as_panels(np.broadcast_to(np.False_, shape))  # only the layout: no memory behind it
+    total = panels.shape[0]
+    first = int(min(max(first, 0), total - 1))
+    _, stride, _ = limit_panels(panels[first:first + count], max_cells, count)
+    kept = min(count, total - first)
+    notes = []
+    if kept < total:
+        notes.append(f"slices {first + 1}–{first + kept} of {total}" if kept > 1 else f"slice {first + 1} of {total}")
+    if stride > 1:
+        notes.append(f"every {ordinal(stride)} row and column")
+    titles = [("x" + t) if t.startswith("[") else t for t in panel_titles(shape, first + kept)[first:]]
+    return first, kept, stride, ", ".join(notes), titles
+
+
+def slice_panels(a, first, kept, stride):
+    """The chosen slices of a, strided: (kept, rows, cols)."""
+    return as_panels(a)[first:first + kept, ::stride, ::stride]
+
+
+def index_template(shape, title):
+    """The hover's index of a cell, e.g. 'x[1, 0, %{y}, %{x}]' for the panel titled 'x[1, 0, :, :]'."""
+    if len(shape) == 1:
+        return "x[%{x}]"
+    if len(shape) == 2:
+        return "x[%{y}, %{x}]"
+    return title.replace(":, :]", "%{y}, %{x}]")
+
+
+def axis_titles(kind, shape):
+    """(row axis title, column axis title) of every panel: the last two dims' names and indices."""
+    names = dim_names(kind, len(shape))
+    if len(shape) == 1:
+        return "", f"{names[0]} (dim 0)"
+    k = len(shape)
+    return f"{names[k - 2]} (dim {k - 2})", f"{names[k - 1]} (dim {k - 1})"

@@ -4,37 +4,29 @@ import math
 
 import numpy as np
 
-from lnorm_core import KIND_TABLE
-
 from .common import (
-    shown_once,
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
+    TEXT_CELLS,
+    TICK_CELLS,
     _grid,
     _panel_axes,
-    _ordinal,
     _rows_layout,
-    as_panels,
+    axis_titles,
     compact,
+    dim_names,
     figure,
-    limit_panels,
-    panel_titles,
+    id_colorscale,
+    index_template,
+    shown_once,
+    slice_panels,
+    slice_view,
     symmetric_range,
 )
 
 MAX_CUBE_POINTS = 20_000  # the 3-D view's markers: more make the browser crawl
 _MAX_BANDS = 1000  # up to this many groups the colour scale has one band per group id
-_TEXT_CELLS = 300  # a figure with at most this many cells also writes each cell's number
-_TICK_CELLS = 12  # an axis of at most this many cells gets a tick on each
-
-
-def _dim_names(kind, ndim):
-    """What each dim is called: N, C, then L / H, W / D, H, W for (N, C, *) norms; else batch, seq, dim."""
-    if not KIND_TABLE[kind].trailing:  # (N, C, *) input
-        spatial = {0: [], 1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
-        return ["N", "C"] + spatial.get(ndim - 2, [f"S{i}" for i in range(1, ndim - 1)])
-    return {1: ["dim"], 2: ["batch", "dim"], 3: ["batch", "seq", "dim"]}.get(ndim, [f"d{i}" for i in range(ndim)])
 
 
 def _stat_names(spec):
@@ -44,52 +36,67 @@ def _stat_names(spec):
     return ("mean", "var") if spec.centers else ("mean", "mean square")
 
 
-def _group_colorscale(n_groups):
-    """A discrete colour scale for z = group id in [-0.5, n - 0.5]: one band per group, colours cycling."""
-    scale = []
-    for g in range(n_groups):
-        color = GROUP_COLORS[g % len(GROUP_COLORS)]
-        scale += [[g / n_groups, color], [(g + 1) / n_groups, color]]
-    return scale
+def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cells=MAX_CELLS, max_panels=12,
+           panel_label=None):
+    """Ids of the elements of x (its groups, its weight entries) as heatmaps: one panel per 2-D slice of x,
+    each cell coloured by its id.
 
-
-def _slice_view(shape, first, count, max_cells):
-    """Which 2-D slices to draw: (first, kept, stride, note, titles) for at most `count` slices and max_cells cells."""
-    panels = as_panels(np.broadcast_to(np.False_, shape))  # only the layout: no memory behind it
-    total = panels.shape[0]
-    first = int(min(max(first, 0), total - 1))
-    _, stride, _ = limit_panels(panels[first:first + count], max_cells, count)
-    kept = min(count, total - first)
-    notes = []
-    if kept < total:
-        notes.append(f"slices {first + 1}–{first + kept} of {total}" if kept > 1 else f"slice {first + 1} of {total}")
-    if stride > 1:
-        notes.append(f"every {_ordinal(stride)} row and column")
-    titles = [("x" + t) if t.startswith("[") else t for t in panel_titles(shape, first + kept)[first:]]
-    return first, kept, stride, ", ".join(notes), titles
-
-
-def _panels(a, first, kept, stride):
-    """The chosen slices of a, strided: (kept, rows, cols)."""
-    return as_panels(a)[first:first + kept, ::stride, ::stride]
-
-
-def _index_template(shape, title):
-    """The hover's index of a cell, e.g. 'x[1, 0, %{y}, %{x}]' for the panel titled 'x[1, 0, :, :]'."""
-    if len(shape) == 1:
-        return "x[%{x}]"
-    if len(shape) == 2:
-        return "x[%{y}, %{x}]"
-    return title.replace(":, :]", "%{y}, %{x}]")
-
-
-def _axis_titles(spec, shape):
-    """(row axis title, column axis title) of every panel: the last two dims' names and indices."""
-    names = _dim_names(spec.kind, len(shape))
-    if len(shape) == 1:
-        return "", f"{names[0]} (dim 0)"
-    k = len(shape)
-    return f"{names[k - 2]} (dim {k - 2})", f"{names[k - 1]} (dim {k - 1})"
+    kind, shape: the layer's kind (it names the dims) and x's shape; ids: an int array of shape; n_ids: how
+    many ids there are; what: the colour key's word ("group"). labels(ids) -> the text of each shown cell
+    (written where the figure is small); custom(take, ids) -> the hover's columns, each an array of the
+    shown cells, where take(a) gives the shown cells of an array of x's shape and ids are the shown ids;
+    hover(k) -> the hover's lines below the cell's index for panel k; panel_label(ids of a panel) -> what
+    its title adds. Above _MAX_BANDS ids the colour is the id modulo the colours (the hover still says it).
+    At most max_panels slices and max_cells cells.
+    """
+    first, kept, stride, note, titles = slice_view(shape, 0, max_panels, max_cells)
+    take = lambda a: slice_panels(a, first, kept, stride)  # noqa: E731  the shown cells of an array like x
+    shown = take(ids)
+    cells = shown.size
+    many = n_ids > _MAX_BANDS
+    z = shown % len(GROUP_COLORS) if many else shown
+    n_bands = len(GROUP_COLORS) if many else n_ids
+    data = compact(np.stack(custom(take, shown), axis=-1), cells)
+    rows, cols = _grid(kept, 4)
+    panel_h = min(420, max(150, 28 * shown.shape[1]))
+    named = [t + (panel_label(shown[k]) if panel_label else "") for k, t in enumerate(titles)]
+    two_lines = len(titles) > 1 and any("<br>" in t for t in named)
+    gap, height = _rows_layout(rows, panel_h, gap_px=90 if two_lines else 70, extra_px=160)
+    # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
+    layout, refs = _panel_axes(kept, cols, named if len(titles) > 1 else None, hspace=0.04, vspace=gap)
+    xs = np.arange(0, shown.shape[2] * stride, stride)
+    ys = np.arange(0, shown.shape[1] * stride, stride)
+    row_title, col_title = axis_titles(kind, shape)
+    for k, (xref, yref) in enumerate(refs):
+        xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
+        yaxis.update(autorange="reversed", title=dict(text=row_title) if k % cols == 0 else None)
+        xaxis.update(title=dict(text=col_title) if k + cols >= kept else None)  # under the lowest panel of each column
+        if len(ys) <= TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
+            yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
+        if len(xs) <= TICK_CELLS:
+            xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
+    text = labels(shown) if cells <= TEXT_CELLS and not many else None
+    # a key of 10 colours for 1000s of ids misleads, and its labels must not overlap: about 16 px each, in the
+    # plot's height less the key's title
+    keyed = not many and n_bands <= min(12, (height - 160 - 50) // 16)
+    traces = []
+    for k in range(kept):
+        traces.append(dict(
+            type="heatmap", z=z[k], x=xs, y=ys, xaxis=refs[k][0], yaxis=refs[k][1],
+            customdata=data[k], hovertemplate=f"{index_template(shape, titles[k])}<br>{hover(k)}<extra></extra>",
+            zmin=-0.5, zmax=n_bands - 0.5, colorscale=id_colorscale(n_bands), xgap=1 if cells <= 5000 else 0,
+            ygap=1 if cells <= 5000 else 0,
+            showscale=k == 0 and keyed,
+            colorbar=dict(title=dict(text=what), tickvals=list(range(n_bands)),
+                          ticktext=[f"{what} {g}" for g in range(n_bands)]),
+            text=None if text is None else text[k], texttemplate=None if text is None else "%{text}", name=titles[k],
+        ))
+    if many:
+        title += f" (colours repeat every {len(GROUP_COLORS)} {what}s)"
+    if note:
+        title += f"<br><sup>showing {note}</sup>"
+    layout.update(title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50))
+    return figure(traces, layout)
 
 
 @shown_once
@@ -100,55 +107,14 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     hover always says the id). The hover shows the index, the value, the group and the
     group's mean and variance. At most max_panels slices and max_cells cells.
     """
-    spec, shape = e.spec, e.x.shape
-    first, kept, stride, note, titles = _slice_view(shape, 0, max_panels, max_cells)
-    ids = _panels(e.f.ids, first, kept, stride)
-    values = _panels(e.x, first, kept, stride)
-    cells = ids.size
-    many = e.n_groups > _MAX_BANDS
-    z = ids % len(GROUP_COLORS) if many else ids
-    n_bands = len(GROUP_COLORS) if many else e.n_groups
-    mean_name, var_name = _stat_names(spec)
+    mean_name, var_name = _stat_names(e.spec)
     # per cell: value, group, and its group's statistics (looked up by id, nothing computed)
-    custom = compact(np.stack([values, ids, e.f.mean[ids], e.f.var[ids]], axis=-1), cells)
-    rows, cols = _grid(kept, 4)
-    panel_h = min(420, max(150, 28 * ids.shape[1]))
-    gap, height = _rows_layout(rows, panel_h, gap_px=70, extra_px=160)
-    # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
-    layout, refs = _panel_axes(kept, cols, titles if len(titles) > 1 else None, hspace=0.04, vspace=gap)
-    xs = np.arange(0, ids.shape[2] * stride, stride)
-    ys = np.arange(0, ids.shape[1] * stride, stride)
-    row_title, col_title = _axis_titles(spec, shape)
-    for k, (xref, yref) in enumerate(refs):
-        xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
-        yaxis.update(autorange="reversed", title=dict(text=row_title) if k % cols == 0 else None)
-        xaxis.update(title=dict(text=col_title) if k + cols >= kept else None)  # under the lowest panel of each column
-        if len(ys) <= _TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
-            yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
-        if len(xs) <= _TICK_CELLS:
-            xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
-    show_text = cells <= _TEXT_CELLS and not many
-    traces = []
-    for k in range(kept):
-        hover = (f"{_index_template(shape, titles[k])}<br>value %{{customdata[0]:.6g}}<br>"
-                 f"group %{{customdata[1]:.0f}}<br>group {mean_name} %{{customdata[2]:.6g}}<br>"
-                 f"group {var_name} %{{customdata[3]:.6g}}<extra></extra>")
-        traces.append(dict(
-            type="heatmap", z=z[k], x=xs, y=ys, xaxis=refs[k][0], yaxis=refs[k][1],
-            customdata=custom[k], hovertemplate=hover, zmin=-0.5, zmax=n_bands - 0.5,
-            colorscale=_group_colorscale(n_bands), xgap=1 if cells <= 5000 else 0, ygap=1 if cells <= 5000 else 0,
-            showscale=k == 0 and not many and n_bands <= 12,  # a key of 10 colours for 1000s of ids misleads
-            colorbar=dict(title=dict(text="group"), tickvals=list(range(n_bands)),
-                          ticktext=[f"group {g}" for g in range(n_bands)]),
-            texttemplate="g%{z}" if show_text else None, name=titles[k],
-        ))
+    custom = lambda take, ids: [take(e.x), ids, e.f.mean[ids], e.f.var[ids]]  # noqa: E731
+    hover = (f"value %{{customdata[0]:.6g}}<br>group %{{customdata[1]:.0f}}<br>"
+             f"group {mean_name} %{{customdata[2]:.6g}}<br>group {var_name} %{{customdata[3]:.6g}}")
     title = f"{e.n_groups} group{'s' if e.n_groups != 1 else ''} of {e.group_size}: one colour per group"
-    if many:
-        title += f" (colours repeat every {len(GROUP_COLORS)} groups)"
-    if note:
-        title += f"<br><sup>showing {note}</sup>"
-    layout.update(title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50))
-    return figure(traces, layout)
+    return id_map(e.spec.kind, e.x.shape, e.f.ids, e.n_groups, "group", lambda ids: np.char.add("g", ids.astype(str)),
+                  custom, lambda k: hover, title, max_cells, max_panels)
 
 
 def _cube_shape(shape):
@@ -162,7 +128,7 @@ def _cube_shape(shape):
 
 def _cube_names(kind, shape):
     """The three axis titles of the cube, e.g. ('N (dim 0)', 'C (dim 1)', 'H·W (dims 2, 3)')."""
-    names = _dim_names(kind, len(shape))
+    names = dim_names(kind, len(shape))
     if len(shape) == 1:
         return "", "", f"{names[0]} (dim 0)"
     rest = "·".join(names[2:])
@@ -262,7 +228,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
             type="scatter3d", x=points[:, 1], y=points[:, 2], z=points[:, 0], mode="markers", name=name,
             showlegend=legend,
             marker=dict(symbol="square", size=size + 2 if chosen else max(size - 1, 2), color=pid % n_colors,
-                        colorscale=_group_colorscale(n_colors), cmin=-0.5, cmax=n_colors - 0.5,
+                        colorscale=id_colorscale(n_colors), cmin=-0.5, cmax=n_colors - 0.5,
                         opacity=1.0 if chosen else faint,
                         line=dict(width=1.5 if chosen and shown <= 2000 else 0, color="#1a1a1a")),
             customdata=compact(custom, shown),
@@ -285,7 +251,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     title = f"Group {selected} of {e.n_groups} (solid) shares one mean and variance; the other groups are faint"
     sub = f"x as the cube {dims}: {', '.join(n for n in names if n)}"
     title += f"<br><sup>{sub}{'; showing ' + note if note else ''}</sup>"
-    return figure(traces, dict(
+    return figure(traces, dict(  # as dicts, without plotly's validation: it was most of the cube's ~40 ms
         title=dict(text=title), height=640, meta={"note": note}, margin=dict(t=90, l=0, r=0, b=0),
         legend=dict(title=dict(text="which is which"), orientation="v", yanchor="top", y=0.98, x=0.0,
                     itemsizing="constant", bgcolor="rgba(255,255,255,0.7)"),
@@ -298,7 +264,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
 
 
 def _nonfinite_marks(panel, xs, ys, max_marks=2000):
-    """A scatter that writes NaN, inf or -inf on the cells a heatmap leaves blank (None if there are none)."""
+    """A scatter (a trace dict) that writes NaN, inf or -inf on the cells a heatmap leaves blank (None if none)."""
     rows, cols = np.nonzero(~np.isfinite(panel))
     if rows.size == 0:
         return None
@@ -317,7 +283,7 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
     all on one diverging colour scale centred on 0. The statistics are drawn per element
     (each cell shows its group's). RMSNorm has no mean column: it subtracts none.
     """
-    spec, shape, f = e.spec, e.x.shape, e.f
+    spec, f = e.spec, e.f
     mean_name, var_name = _stat_names(spec)
     stages = [("input x", e.x, None), (f"group {mean_name}", None, f.mean), (f"group {var_name}", None, f.var),
               ("normalized x̂", f.x_hat, None),
@@ -325,52 +291,63 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
                else "output y (no affine: = x̂)", f.y, None)]
     if not spec.centers:
         stages.pop(1)
+    title = "From input to output, on one colour scale (the statistics drawn on every element of their group)"
+    return stage_grid(spec.kind, e.x.shape, stages, f.ids, "group", title, first, max_slices, max_cells)
+
+
+def stage_grid(kind, shape, stages, ids, what, title, first=0, max_slices=3, max_cells=MAX_CELLS):
+    """Stages of a computation side by side on one diverging colour scale centred on 0.
+
+    stages: (column title, an array like x or None, None or values per id): a value per id is
+    drawn on every element with that id (ids: an int array of x's shape, named `what` in the
+    hover). One row per 2-D slice of x (max_slices of them, from slice `first`), at most
+    max_cells cells in all; NaN and inf are written on their cells.
+    """
     n_stages = len(stages)
-    first, kept, stride, note, titles = _slice_view(shape, first, max_slices, max_cells // n_stages)
-    ids = _panels(f.ids, first, kept, stride)
-    shown = [(name, _panels(a, first, kept, stride) if a is not None else per_group[ids])
-             for name, a, per_group in stages]  # per-group statistics looked up per cell by id
+    first, kept, stride, note, titles = slice_view(shape, first, max_slices, max_cells // n_stages)
+    ids = slice_panels(ids, first, kept, stride)
+    shown = [(name, slice_panels(a, first, kept, stride) if a is not None else per_id[ids])
+             for name, a, per_id in stages]  # values per id looked up per cell
     lo, hi = symmetric_range(*(a for _, a in shown))
     cells = ids.size * n_stages
-    show_text = cells <= _TEXT_CELLS
+    show_text = cells <= TEXT_CELLS
     panel_h = min(360, max(150, 28 * ids.shape[1]))
     gap, height = _rows_layout(kept, panel_h, gap_px=24, extra_px=170)
-    # the grid laid out by hand, as group_map's: make_subplots and update_* calls took ~100 ms a figure
+    # the grid laid out by hand, as id_map's: make_subplots and its validation took ~250 ms of a rerun
     layout, refs = _panel_axes(kept * n_stages, n_stages, hspace=0.02, vspace=gap)
+    layout["annotations"] = [dict(text=name, font=dict(size=16), showarrow=False, xref="paper", yref="paper",
+                                  x=sum(layout[f"xaxis{'' if j == 0 else j + 1}"]["domain"]) / 2, y=1.0,
+                                  xanchor="center", yanchor="bottom") for j, (name, _) in enumerate(shown)]
     xs = np.arange(0, ids.shape[2] * stride, stride)
     ys = np.arange(0, ids.shape[1] * stride, stride)
-    group_of = ids.astype(np.int32)
-    row_title, col_title = _axis_titles(spec, shape)
+    row_title, col_title = axis_titles(kind, shape)
+    id_of = ids.astype(np.int32)
     traces = []
     for k in range(kept):
-        index = _index_template(shape, titles[k])
+        index = index_template(shape, titles[k])
         for j, (name, a) in enumerate(shown):
             xref, yref = refs[k * n_stages + j]
+            xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
+            yaxis.update(autorange="reversed", showticklabels=j == 0)
+            if j == 0:
+                yaxis["title"] = dict(text=f"<b>{titles[k]}</b><br>{row_title}" if len(shape) > 2 else row_title)
+            xaxis["showticklabels"] = k == kept - 1
+            if k == kept - 1:
+                xaxis["title"] = dict(text=col_title)
+            if len(ys) <= TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
+                yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
+            if len(xs) <= TICK_CELLS:
+                xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
             traces.append(dict(
                 type="heatmap", z=compact(a[k], cells), x=xs, y=ys, xaxis=xref, yaxis=yref, coloraxis="coloraxis",
-                customdata=group_of[k],
-                hovertemplate=f"{index}<br>{name}: %{{z:.6g}}<br>group %{{customdata}}<extra></extra>",
+                customdata=id_of[k], hovertemplate=f"{index}<br>{name}: %{{z:.6g}}<br>{what} %{{customdata}}"
+                                                   "<extra></extra>",
                 texttemplate="%{z:.2f}" if show_text else None, xgap=1 if cells <= 5000 else 0,
-                ygap=1 if cells <= 5000 else 0))
+                ygap=1 if cells <= 5000 else 0,
+            ))
             marks = _nonfinite_marks(a[k], xs, ys)
             if marks is not None:
                 traces.append(dict(marks, xaxis=xref, yaxis=yref))
-            xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
-            yaxis.update(autorange="reversed", showticklabels=j == 0)
-            if j == 0:  # the slice and the row dim at the left of each row
-                yaxis["title"] = dict(text=f"<b>{titles[k]}</b><br>{row_title}" if len(shape) > 2 else row_title)
-            xaxis.update(showticklabels=k == kept - 1)
-            if k == kept - 1:  # the column dim under the lowest row
-                xaxis["title"] = dict(text=col_title)
-            if len(ys) <= _TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
-                yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
-            if len(xs) <= _TICK_CELLS:
-                xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
-    top = layout["yaxis"]["domain"][1]
-    layout["annotations"] = [dict(text=name, x=sum(layout["xaxis" + refs[j][0][1:]]["domain"]) / 2, y=top,
-                                  xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
-                                  font=dict(size=16)) for j, (name, _) in enumerate(shown)]
-    title = "From input to output, on one colour scale (the statistics drawn on every element of their group)"
     if note:
         title += f"<br><sup>showing {note}</sup>"
     layout.update(

@@ -10,7 +10,6 @@ import numpy as np
 
 from lnorm_core import NormSpec, equivalents, forward, refusal_help
 from lnorm_core.equivalence import layernorm_vs_instancenorm
-from lnorm_core.spec import pool, reduction_layout
 
 from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 
@@ -55,13 +54,14 @@ class SamePooling:
     LayerPair (eq.pair): when the outputs agree, with numbers on x.
     note: what the list assumes of this layer, in words ("" when nothing).
     claim: "LayerNorm is InstanceNorm?" answered on this input, (title, lines), for a 3-D or
-    4-D input to LayerNorm or InstanceNorm (None otherwise).
+    4-D input to LayerNorm or InstanceNorm (None otherwise); claim_pairs: its LayerPairs.
     """
 
     equivalents: list = field(default_factory=list)
     searched: bool = True
     note: str = ""
     claim: tuple = None
+    claim_pairs: tuple = ()
 
 
 _explore_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["explore"] << 20)
@@ -78,8 +78,8 @@ def _explore(config):
     shape = spec.check(x.shape)
     weight, bias = config.params(spec, shape)
     f = forward(spec, x, weight, bias)
-    perm, n_groups, size = reduction_layout(spec, shape)
-    rows = pool(f.x_hat, perm, n_groups, size)  # (*x.shape) -> (G, n) one group a row
+    n_groups, size = f.layout.num_groups, f.layout.group_size
+    rows = f.layout.pool(f.x_hat)  # (*x.shape) -> (G, n) one group a row
     out_mean = rows.mean(axis=1)  # (G,) 0 for every centered norm
     if spec.centers:
         squares = rows - out_mean[:, None]  # a new array: squared in place (one array of x's size, not two)
@@ -115,10 +115,10 @@ def _same_pooling(config):
     spec, x, shape = e.spec, e.x, e.x.shape
     searched = len(shape) <= 5 and x.size <= EQUIVALENTS_MAX_ELEMENTS
     eq = equivalents(spec, shape, x=x, seed=config.seed) if searched else []
-    claim = None
+    pairs = ()
     if searched and spec.kind in ("layer", "instance") and len(shape) in (3, 4):
-        claim = claim_text(layernorm_vs_instancenorm(x, seed=config.seed, eps=spec.eps))
-    return SamePooling(eq, searched, _equivalence_note(spec, shape), claim)
+        pairs = tuple(layernorm_vs_instancenorm(x, seed=config.seed, eps=spec.eps))
+    return SamePooling(eq, searched, _equivalence_note(spec, shape), claim_text(pairs), pairs)
 
 
 def _equivalence_note(spec, shape):

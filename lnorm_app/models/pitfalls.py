@@ -15,6 +15,7 @@ from lnorm_core import (
     MISTAKES,
     InputError,
     NormSpec,
+    Recipe,
     RunningStats,
     check_shape,
     equivalents,
@@ -30,7 +31,6 @@ from lnorm_core import (
     which_mistake,
 )
 from lnorm_core.diagnosis import block_label, printed_digits
-from lnorm_core.manual import step_pool
 
 from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 from .explorer import EQUIVALENTS_MAX_ELEMENTS, explore
@@ -196,7 +196,7 @@ class Finding:
     group of its first element, e.g. 'x[0, 1, :]'; group_size: its n; block_groups: how many of the
     layer's groups the block touches. right_block, mistake_block: the right output and the
     mistake's at position. input_note: how the input was read (a rounded print or exact).
-    steps: the GroupSteps; table: its rows for the figure (see _table).
+    steps: the GroupSteps; table: its rows for the figure (see step_rows).
     """
 
     wrong: np.ndarray
@@ -253,7 +253,7 @@ def _finder(config, wrong_text):
     printed_as = printed_digits(wrong) if wrong is not None else ""
     return Finding(wrong, d, tuple(mistakes), tuple(position), block_label(position, block_ndim),
                    group_slice(steps.indices, shape), steps.n, int(np.unique(ids_block).size),
-                   np.asarray(e.f.y[position]), np.asarray(y_wrong[position]), steps, _table(steps), printed_as,
+                   np.asarray(e.f.y[position]), np.asarray(y_wrong[position]), steps, step_rows(steps), printed_as,
                    _input_note(e.x, d))
 
 
@@ -308,7 +308,7 @@ class StepRow:
     status: str
 
 
-def _table(steps):
+def step_rows(steps):
     """The GroupSteps as table rows, the right and the wrong version of each result side by side."""
     wrong = {v.name: v for v in steps.wrong}
     right = {v.name: v for v in steps.right}
@@ -403,7 +403,7 @@ def _pooling(config, against, focus):
     shape = e.x.shape
     layer_ids = e.f.ids
     if against == WHOLE_SAMPLE:
-        other_ids = step_pool(e.spec, shape, ("whole_sample",)).ids()
+        other_ids = Recipe.from_mistakes(("whole_sample",)).layout(e.spec, shape).ids()
         like = NormSpec("layer", normalized_shape=shape[1:]) if len(shape) > 1 else NormSpec("layer",
                                                                                          normalized_shape=shape)
         other_name = "the whole sample"

@@ -4,14 +4,18 @@ The expected group of every cell comes from lc.group_ids (the core), and the
 expected values from the Exploration the builders are handed.
 """
 
+import dataclasses
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+import torch
 
 import lnorm_core as lc
 from lnorm_app import figures as F
 from lnorm_app.config import Config
 from lnorm_app.figures.explorer import _cube_shape
+from lnorm_app.models.affine import param_map, weight_and_bias
 from lnorm_app.models.explorer import explore
 
 LARGE = {
@@ -207,3 +211,95 @@ def test_short_panel_axes_tick_every_index_not_halves():
     for fig in (F.group_map(e), F.stages_figure(e)):
         assert list(fig.layout.yaxis.tickvals) == [0, 1]
         assert list(fig.layout.xaxis.tickvals) == [0, 1, 2]
+
+
+# ---- the weight and bias: which entry scales each element --------------------------------------------
+
+
+def _weights(config):
+    return explore(config), weight_and_bias(config)
+
+
+@pytest.mark.parametrize("name", list(LARGE))
+def test_weight_figures_send_at_most_max_cells(name):
+    config = dataclasses.replace(LARGE[name], init="random")
+    e, w = _weights(config)
+    for fig in (F.weight_map(w.map, e.spec.kind, e, w.weight, w.bias), F.affine_figure(e, w)):
+        assert 0 < _cells(fig) <= F.MAX_CELLS
+        assert "showing" in fig.layout.title.text and F.note_of(fig)
+
+
+def test_weight_map_of_layer_norm_3_4_names_each_entry_once_per_sample():
+    """LayerNorm((3, 4)) on (2, 3, 4): both slices x[0] and x[1] hold the 12 entries w[0,0]..w[2,3], in place."""
+    e, w = _weights(Config(shape=(2, 3, 4), normalized_shape=(3, 4), init="random", seed=4))
+    fig = F.weight_map(w.map, "layer", e, w.weight, w.bias)
+    maps = _heatmaps(fig)
+    assert len(maps) == 2
+    for trace in maps:
+        np.testing.assert_array_equal(np.asarray(trace.z), np.arange(12).reshape(3, 4))
+        assert trace.text[1][2] == "w[1,2]" and trace.text[2][3] == "w[2,3]"
+    assert fig.layout.title.text.startswith("weight (3, 4): 12 entries")
+    # the hover's numbers: x̂, the entry's weight and bias (torch's seeded draw), and y = x̂ · weight + bias
+    torch.manual_seed(5)
+    weight = torch.randn(3, 4).double().numpy()
+    torch.manual_seed(6)
+    bias = torch.randn(3, 4).double().numpy()
+    custom = np.asarray(maps[1].customdata)  # x[1, :, :]
+    np.testing.assert_array_equal(custom[..., 0], np.arange(12).reshape(3, 4))
+    np.testing.assert_array_equal(custom[..., 1:3], np.stack(np.indices((3, 4)), axis=-1))
+    np.testing.assert_array_equal(custom[..., 4], weight)
+    np.testing.assert_array_equal(custom[..., 5], bias)
+    y = torch.nn.functional.layer_norm(torch.from_numpy(e.x.copy()), (3, 4), torch.from_numpy(weight),
+                                       torch.from_numpy(bias), 1e-5).numpy()
+    np.testing.assert_allclose(custom[..., 6], y[1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(custom[..., 3] * custom[..., 4] + custom[..., 5], y[1], rtol=0, atol=1e-12)
+    assert "weight[%{customdata[1]:.0f}, %{customdata[2]:.0f}]" in maps[0].hovertemplate
+
+
+def test_weight_map_of_batch_norm_shows_the_channel_axis():
+    """BatchNorm on (2, 4, 3, 3): every slice x[n, c] is scaled whole by w[c]; its title says so."""
+    e, w = _weights(Config(kind="batch", shape=(2, 4, 3, 3)))
+    fig = F.weight_map(w.map, "batch", e)
+    maps = _heatmaps(fig)
+    assert len(maps) == 8
+    for k, trace in enumerate(maps):
+        np.testing.assert_array_equal(np.asarray(trace.z), np.full((3, 3), k % 4))
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[2] == "x[0, 2, :, :]<br>→ w2" and titles[7] == "x[1, 3, :, :]<br>→ w3"
+    assert fig.layout.xaxis5.title.text == "W (dim 3)" and fig.layout.yaxis.title.text == "H (dim 2)"
+
+
+def test_weight_map_of_a_layer_run_on_a_view_of_x_is_drawn_on_x():
+    """LayerNorm((8,)) on x.transpose(1, 2) of x (2, 8, 5): its weight runs along dim 1 of x."""
+    x_shape = (2, 8, 5)
+    view = lc.View("x.transpose(1, 2)", (0, 2, 1), (2, 5, 8))
+    m = param_map(lc.NormSpec("layer", normalized_shape=(8,)), view.shape, view, x_shape)
+    assert m.on == "x.transpose(1, 2)" and m.param_shape == (8,)
+    np.testing.assert_array_equal(m.ids, np.broadcast_to(np.arange(8)[None, :, None], x_shape))
+    fig = F.weight_map(m, "layer")
+    assert "runs on x.transpose(1, 2)" in fig.layout.title.text
+
+
+def test_affine_figure_is_x_hat_times_weight_plus_bias_per_element():
+    e, w = _weights(Config(kind="group", shape=(2, 4, 3), num_groups=2, init="random", seed=1))
+    fig = F.affine_figure(e, w)
+    maps = _heatmaps(fig)
+    assert [a.text for a in fig.layout.annotations][:4] == ["normalized x̂", "× weight[e]", "+ bias[e]", "= output y"]
+    torch.manual_seed(2)
+    weight = torch.randn(4).double().numpy()  # GroupNorm's weight: one per channel (dim 1)
+    torch.manual_seed(3)
+    bias = torch.randn(4).double().numpy()
+    x_hat, wz, bz, y = (np.asarray(t.z) for t in maps[:4])  # slice x[0]: (C, L) = (4, 3)
+    np.testing.assert_array_equal(wz, np.repeat(weight[:, None], 3, axis=1))
+    np.testing.assert_array_equal(bz, np.repeat(bias[:, None], 3, axis=1))
+    y_torch = torch.nn.functional.group_norm(torch.from_numpy(e.x.copy()), 2, torch.from_numpy(weight),
+                                             torch.from_numpy(bias), 1e-5).numpy()
+    np.testing.assert_allclose(y, y_torch[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(x_hat * wz + bz, y_torch[0], rtol=0, atol=1e-12)
+
+
+def test_rms_norm_has_no_bias_column():
+    e, w = _weights(Config(kind="rms", shape=(2, 5, 8), normalized_shape=(8,), init="random"))
+    fig = F.affine_figure(e, w)
+    assert [a.text for a in fig.layout.annotations][:3] == ["normalized x̂", "× weight[e]", "= output y"]
+    assert "bias" not in _heatmaps(F.weight_map(w.map, "rms", e, w.weight))[0].hovertemplate

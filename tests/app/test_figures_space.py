@@ -23,7 +23,8 @@ import lnorm_core as lc
 from lnorm_app import figures as F
 from lnorm_app.config import Config, divisors, valid_suffixes
 from lnorm_app.figures.common import SEQUENTIAL, _heatmap_panels, _panel_axes
-from lnorm_app.models import timing as tv
+from lnorm_app.models import timing_reports as reports
+from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
 from lnorm_app.models.explorer import explore
 from page_links import MAX_PASTE, shapes
 
@@ -141,18 +142,35 @@ def configs(draw):
         params.update(training=draw(st.booleans()), track_running_stats=draw(st.booleans()))
     config = Config(**params)
     try:
-        return explore(config)
+        explore(config)
     except lc.InputError:  # torch refuses this one (test_torch_refusals checks that against torch.nn)
         assume(False)
+    return config
 
 
 @given(configs(), st.integers(0, 10**6), st.integers(0, 10**6))
 @FIGURES
-def test_explorer_figures_of_any_input(e, selected, first):
+def test_explorer_figures_of_any_input(config, selected, first):
+    e = explore(config)
     assert_plotly_accepts(F.group_map(e))
     assert_plotly_accepts(F.group_cube(e, selected % e.n_groups))
     slices = F.as_panels(e.x).shape[0]
     assert_plotly_accepts(F.stages_figure(e, first=first % slices))
+    w = weight_and_bias(config)
+    if w.map is not None:
+        assert_plotly_accepts(F.weight_map(w.map, e.spec.kind, e, w.weight, w.bias))
+        assert_plotly_accepts(F.affine_figure(e, w, first=first % slices))
+
+
+@given(configs())
+@FIGURES
+def test_same_pooling_weight_maps_of_any_input(config):
+    """Two layers' weight maps wherever Same pooling says their affine differs (searched up to 4096 elements)."""
+    maps = same_pooling_maps(config)
+    for pair in maps.claim + tuple(p for p in maps.equivalents if p is not None):
+        for m in (pair.a, pair.b):
+            assert m.ids.shape == explore(config).x.shape
+            assert_plotly_accepts(F.weight_map(m, pair.kind))
 
 
 @given(arrays(max_elements=2000), st.data())
@@ -193,16 +211,16 @@ def timing_lines(draw):
     for i in range(draw(st.integers(0, 6))):
         sizes = tuple(sorted(set(draw(st.lists(st.integers(1, 2**24), min_size=1, max_size=12)))))
         n = len(sizes)
-        series.append(tv.Series(f"source {i % 2}", draw(st.sampled_from(["cpu", "cuda", "xpu"])), "layer",
-                                draw(st.sampled_from(["native", "manual", "copy", "other"])), "float32", "gbps",
-                                sizes, tuple(draw(value) for _ in range(n)), tuple(f"({s},)" for s in sizes),
-                                tuple(draw(value) for _ in range(n))))
-        ceilings.append(tv.Ceiling(f"source {i}", "cpu", "a cpu", draw(st.floats(1e-3, 1e4)),
-                                   draw(st.one_of(st.none(), st.floats(1, 1e4)))))
+        series.append(reports.Series(f"source {i % 2}", draw(st.sampled_from(["cpu", "cuda", "xpu"])), "layer",
+                                     draw(st.sampled_from(["native", "manual", "copy", "other"])), "float32", "gbps",
+                                     sizes, tuple(draw(value) for _ in range(n)), tuple(f"({s},)" for s in sizes),
+                                     tuple(draw(value) for _ in range(n))))
+        ceilings.append(reports.Ceiling(f"source {i}", "cpu", "a cpu", draw(st.floats(1e-3, 1e4)),
+                                        draw(st.one_of(st.none(), st.floats(1, 1e4)))))
         ratio = tuple(draw(st.floats(0, 1e6)) for _ in range(n))
-        ups.append(tv.Speedup(f"gpu {i}", "cpu", "cuda", "layer", "native", "float32", sizes,
-                              tuple(1.0 for _ in range(n)), ratio, ratio,
-                              draw(st.one_of(st.none(), st.sampled_from(sizes)))))
+        ups.append(reports.Speedup(f"gpu {i}", "cpu", "cuda", "layer", "native", "float32", sizes,
+                                   tuple(1.0 for _ in range(n)), ratio, ratio,
+                                   draw(st.one_of(st.none(), st.sampled_from(sizes)))))
     return series, ceilings, ups
 
 
@@ -221,8 +239,10 @@ def test_figures_of_degenerate_shapes(shape):
     a = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
     assert_plotly_accepts(F.error_heatmap(a))
     assert_plotly_accepts(F.train_eval_figure(a))
-    e = explore(Config(shape=shape, normalized_shape=shape[-1:]))
-    for fig in (F.group_map(e), F.group_cube(e), F.stages_figure(e)):
+    config = Config(shape=shape, normalized_shape=shape[-1:], init="random")
+    e, w = explore(config), weight_and_bias(config)
+    for fig in (F.group_map(e), F.group_cube(e), F.stages_figure(e), F.weight_map(w.map, "layer", e, w.weight, w.bias),
+                F.affine_figure(e, w)):
         assert_plotly_accepts(fig)
 
 

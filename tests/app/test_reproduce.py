@@ -26,6 +26,7 @@ from lnorm_app.reproduce import (
     stats_columns,
     torch_code,
 )
+from torch_modules import module_for, param_shapes, printed_param_shapes
 
 CONFIGS = {
     "layer": Config(),
@@ -35,6 +36,10 @@ CONFIGS = {
     "batch-1d-eval": Config(kind="batch", shape=(3, 4), training=False),
     "batch-6d-functional": Config(kind="batch", shape=(2, 2, 2, 1, 2, 2), init="random"),
     "instance-no-affine": Config(kind="instance", shape=(2, 3, 5), affine=False),
+    "layer-no-affine": Config(affine=False),
+    "rms-no-affine": Config(kind="rms", shape=(3, 4), normalized_shape=(4,), affine=False),
+    "instance-2d-eval-no-affine": Config(kind="instance", shape=(2, 3), training=False, track_running_stats=True,
+                                         affine=False),
     "instance-3d-tracked-eval": Config(kind="instance", shape=(1, 2, 2, 3, 2), affine=True, init="random",
                                        training=False, track_running_stats=True),
     "group": Config(kind="group", shape=(2, 4, 3, 3), num_groups=2, init="random", seed=11),
@@ -82,8 +87,21 @@ def test_snippet_reproduces_the_explorer(name, generate):
     np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-9)
     np.testing.assert_allclose(y, e.f.y, rtol=0, atol=1e-9)
     # and what it printed reads back as the same numbers, to print precision
-    shown = lc.parse_tensor(printed)
+    shown = lc.parse_tensor(printed_param_shapes(printed)[1])
     np.testing.assert_allclose(shown, y, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_torch_code_prints_the_shapes_of_torch_nn_weight_and_bias(name):
+    e = explore(CONFIGS[name])
+    ns, printed = _run(torch_code(CONFIGS[name]))
+    shapes, _ = printed_param_shapes(printed)
+    if e.spec.nn_class(e.x.ndim) is None:  # no nn class: F.batch_norm / F.instance_norm take (C,) or None
+        c = e.x.shape[1]
+        assert shapes == ({"weight": (c,), "bias": (c,)} if e.spec.affine else {"weight": None, "bias": None})
+    else:
+        assert shapes == param_shapes(module_for(e.spec, e.x.shape))  # torch.nn's own module, built here
+        assert shapes == param_shapes(ns["layer"])
 
 
 @pytest.mark.parametrize("name", ["layer", "group", "uniform-offset"])

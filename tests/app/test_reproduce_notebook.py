@@ -23,7 +23,7 @@ import lnorm_core as lc
 from lnorm_app.config import Config
 from lnorm_app.models.explorer import explore
 from lnorm_app.reproduce import INPUT_FILE, NOTEBOOK_FILE, PASTE_INLINE_MAX, downloads, notebook_bytes
-from torch_modules import module_for
+from torch_modules import module_for, param_shapes, printed_param_shapes
 
 CONFIGS = {
     "layer": Config(),
@@ -87,8 +87,10 @@ def test_the_notebook_runs_and_prints_torchs_and_lnorms_numbers(name, tmp_path):
     ns, printed = _execute(nb, tmp_path)
     y_torch, e = _torch_reference(config)
 
-    # cell 1 prints torch.nn's output: torch's print, 4 decimals
-    np.testing.assert_allclose(lc.parse_tensor(printed[0]), y_torch, rtol=0, atol=1e-4)
+    # cell 1 prints the shapes of torch.nn's weight and bias, then its output: torch's print, 4 decimals
+    shapes, output = printed_param_shapes(printed[0])
+    assert shapes == param_shapes(module_for(e.spec, e.x.shape))
+    np.testing.assert_allclose(lc.parse_tensor(output), y_torch, rtol=0, atol=1e-4)
     # cell 2 prints the hand computation: numpy's repr, 8 digits
     np.testing.assert_allclose(lc.parse_tensor(printed[1]), y_torch, rtol=1e-7, atol=1e-8)
     np.testing.assert_allclose(ns["y"], e.f.y, rtol=0, atol=1e-12)  # and the value itself is lnorm's

@@ -94,7 +94,7 @@ def test_a_sealed_figure_is_go_figure_to_the_code_that_reads_it():
 
 
 def test_timing_figures_are_built_once_for_the_same_lines():
-    from lnorm_app.models import timing as tv
+    from lnorm_app.models import timing_reports as tv
 
     sources = tv.shipped_sources()
     assert tv.shipped_sources()[0] is sources[0]  # the same file: the same Source, so what derives from it stays

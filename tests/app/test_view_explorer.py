@@ -18,7 +18,7 @@ from streamlit.testing.v1 import element_tree
 import lnorm_core as lc
 from lnorm_app import figures
 
-TABS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Reproduce in PyTorch"]
+TABS = ["Groups", "3-D cube", "Input → output", "Weight and bias", "Same pooling", "Reproduce in PyTorch"]
 
 
 def _app(**params):
@@ -131,6 +131,87 @@ def test_the_layernorm_is_instancenorm_callout_on_the_presets(params, words):
     text = _text(at)
     for w in words:
         assert w in text, w
+
+
+def _chart_data(at, k):
+    """The traces of the page's k-th plotly chart, as the browser gets them."""
+    return json.loads(at.get("plotly_chart")[k].proto.spec)["data"]
+
+
+def test_weight_and_bias_tab_layer_norm_3_4_with_random_weights():
+    at = _app(view="Weight and bias", shape="2,3,4", ns="(3, 4)", init="random", seed="2")
+    assert not at.exception and not _errors(at)
+    text = _text(at)
+    assert "`weight.shape == (3, 4)`: 12 entries" in text and "each is used by 2 elements" in text
+    assert "`bias.shape == (3, 4)` too" in text
+    assert len(at.get("plotly_chart")) == 3  # the weight's entries, the groups beside them, y = x̂ · weight + bias
+    entries = [_typed_array(t["z"]) for t in _chart_data(at, 0) if t["type"] == "heatmap"]
+    groups = [_typed_array(t["z"]) for t in _chart_data(at, 1) if t["type"] == "heatmap"]
+    for n in range(2):  # each sample x[n] meets all 12 entries, in place, and is one group
+        np.testing.assert_array_equal(entries[n], np.arange(12).reshape(3, 4))
+        np.testing.assert_array_equal(groups[n], np.full((3, 4), n))
+    # the third chart draws torch's seeded weight on every element: torch.manual_seed(seed + 1)
+    torch.manual_seed(3)
+    weight = torch.randn(3, 4).double().numpy()
+    drawn = [_typed_array(t["z"]) for t in _chart_data(at, 2) if t["type"] == "heatmap"]
+    np.testing.assert_array_equal(drawn[1], weight)  # x[0]: x̂, weight, bias, y
+    np.testing.assert_array_equal(drawn[5], weight)  # x[1]: the same 12 weights again
+
+
+@pytest.mark.parametrize("params,words,charts", [
+    ({"kind": "RMSNorm", "shape": "2,5,8"}, ["`weight.shape == (8,)`", "RMSNorm has no bias",
+                                             "torch's initial ones, so here y = x̂"], 2),
+    ({"kind": "BatchNorm", "shape": "2,4,3,3"}, ["`weight.shape == (4,)`: 4 entries, one per channel (dim 1)",
+                                                 "the 9 elements of its channel in each of the N = 2 samples"], 2),
+    ({"kind": "InstanceNorm", "shape": "2,3,5", "affine": "true", "init": "random"},
+     ["one per channel (dim 1)", "each entry is shared by the 2 groups of its channel"], 3),
+    ({"kind": "GroupNorm", "shape": "2,4,3", "groups": "2"}, ["the weight is per channel, not per group"], 2),
+], ids=["rms", "batch", "instance", "group"])
+def test_weight_and_bias_tab_per_layer(params, words, charts):
+    at = _app(view="Weight and bias", **params)
+    assert not at.exception and not _errors(at)
+    text = _text(at)
+    for w in words:
+        assert w in text, w
+    assert len(at.get("plotly_chart")) == charts
+
+
+def test_weight_and_bias_tab_of_batch_norm_names_each_channels_entry():
+    at = _app(view="Weight and bias", kind="BatchNorm", shape="2,4,3,3")
+    titles = [a["text"] for a in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]]
+    assert titles[:4] == [f"x[0, {c}, :, :]<br>→ w{c}" for c in range(4)]
+
+
+@pytest.mark.parametrize("params,words", [
+    ({"affine": "false"}, "This LayerNorm has elementwise_affine=False: it has no weight and no bias"),
+    ({"kind": "InstanceNorm", "shape": "2,3,5"}, "nn.InstanceNorm has affine=False by default"),
+], ids=["layer-affine-off", "instance-default"])
+def test_weight_and_bias_tab_without_weight_says_so(params, words):
+    at = _app(view="Weight and bias", **params)
+    assert not at.exception and not _errors(at)
+    assert any(words in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_same_pooling_draws_the_two_weights_where_it_says_they_differ():
+    at = _app(view="Same pooling", shape="2,5,8", ns="(8,)")
+    assert not at.exception and not _errors(at)
+    assert len(at.get("plotly_chart")) == 2  # LayerNorm((8,)) beside InstanceNorm1d(5), under the claim
+    layer = [_typed_array(t["z"]) for t in _chart_data(at, 0) if t["type"] == "heatmap"]
+    inst = [_typed_array(t["z"]) for t in _chart_data(at, 1) if t["type"] == "heatmap"]
+    np.testing.assert_array_equal(layer[0], np.broadcast_to(np.arange(8), (5, 8)))  # one weight per feature
+    np.testing.assert_array_equal(inst[0], np.broadcast_to(np.arange(5)[:, None], (5, 8)))  # one per token
+    # the equivalents whose weights lie the same way point back to it: InstanceNorm1d(5), GroupNorm(5, 5), ...
+    assert [c.value for c in at.caption].count("Their weights are laid out as drawn in the box above.") == 4
+
+
+def test_same_pooling_draws_one_layers_weights_beside_several_others():
+    """Regression (found by drawing links): LayerNorm over the whole (1, 4, 1, 2) is drawn beside two other
+    layouts, and the same figure twice on one page made Streamlit refuse the second as a duplicate element."""
+    at = _app(view="Same pooling", shape="1,4,1,2", ns="(1, 4, 1, 2)")
+    assert not at.exception and not _errors(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 6 and specs[2] == specs[4]  # the claim's two, then the LayerNorm's map beside each
 
 
 def test_cube_group_out_of_range_after_a_new_shape():

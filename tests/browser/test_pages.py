@@ -220,3 +220,32 @@ def test_pitfalls_every_mistake_opens_one_on_click_and_the_link_keeps_it(server,
             .to_contain_text("np.sqrt(std + eps)")
     finally:
         again.close()
+
+
+def test_the_weight_and_bias_tab_draws_which_entry_scales_each_element(server, page):
+    """The Explorer's Weight and bias tab, clicked open: LayerNorm((3, 4)) on (2, 3, 4) says weight.shape and draws
+    its 12 entries beside the groups; 'random' weights add y = x̂ · weight + bias per element, and the link keeps
+    both. With LNORM_SCREENSHOTS set this saves explorer-weights.png, and explorer-same-pooling.png of the two
+    weights Same pooling draws for LayerNorm((8,)) against InstanceNorm1d(5)."""
+    open_page(page, server, "/explorer?shape=2%2C3%2C4&ns=%283%2C+4%29", "Explorer")
+    page.get_by_role("tab", name="Weight and bias").click()
+    main = page.locator(MAIN)
+    expect(main).to_contain_text("weight.shape == (3, 4)")
+    expect(main).to_contain_text("each is used by 2 elements")
+    expect(page.locator(PLOT)).to_have_count(2)  # the weight's entries, the groups beside them
+    expect(page.locator(PLOT).first).to_contain_text("w[1,2]")
+    page.locator(SIDEBAR).get_by_role("radiogroup", name="weight and bias").get_by_role("radio", name="random").click()
+    settle(page)
+    expect(page.locator(PLOT)).to_have_count(3)  # and y = x̂ · weight + bias with the drawn values
+    expect(page).to_have_url(re.compile(r"[?&]init=random"))
+    expect(page).to_have_url(re.compile(r"[?&]view=Weight"))
+    assert_clean(page, server)
+    page.locator(f"{MAIN} h1").first.click()
+    screenshot(page, "explorer-weights")
+
+    open_page(page, server, "/explorer?shape=2%2C5%2C8&ns=%288%2C%29&view=Same+pooling", "Explorer")
+    expect(page.locator(PLOT)).to_have_count(2)
+    expect(page.locator(PLOT).nth(1)).to_contain_text("nn.InstanceNorm1d(5): weight (5,)")
+    assert_clean(page, server)
+    page.locator(PLOT).first.scroll_into_view_if_needed()
+    screenshot(page, "explorer-same-pooling")
