@@ -9,6 +9,7 @@ import streamlit as st
 
 import lnorm_core as lc
 from lnorm_app import figures, ui
+from lnorm_app.cache import derived
 from lnorm_app.models import code as code_model
 from lnorm_app.models.explorer import explore
 from lnorm_app.figures.pitfalls import pooling_figure, steps_table
@@ -39,8 +40,9 @@ PARTS = ["Your row", "Your code", "Every mistake", "BatchNorm: train vs eval"]  
 
 COVERS = "the \"off by up to\" numbers are over every element"  # a figure shows a part: what covers all
 
+@derived
 def printed(a):
-    """An array as torch prints it: 4 decimals, a long one summarised with '...'."""
+    """An array as torch prints it: 4 decimals, a long one summarised with '...' (kept with a cached array)."""
     return np.array2string(np.asarray(a), precision=4, floatmode="fixed", suppress_small=True, separator=", ",
                            threshold=48, edgeitems=3, max_line_width=96)
 

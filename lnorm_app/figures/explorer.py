@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .common import (
+    sealed_figure,
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
@@ -16,7 +17,6 @@ from .common import (
     axis_titles,
     compact,
     dim_names,
-    figure,
     id_colorscale,
     index_template,
     shown_once,
@@ -96,7 +96,7 @@ def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cell
     if note:
         title += f"<br><sup>showing {note}</sup>"
     layout.update(title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50))
-    return figure(traces, layout)
+    return sealed_figure(traces, layout)
 
 
 @shown_once
@@ -251,7 +251,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     title = f"Group {selected} of {e.n_groups} (solid) shares one mean and variance; the other groups are faint"
     sub = f"x as the cube {dims}: {', '.join(n for n in names if n)}"
     title += f"<br><sup>{sub}{'; showing ' + note if note else ''}</sup>"
-    return figure(traces, dict(  # as dicts, without plotly's validation: it was most of the cube's ~40 ms
+    return sealed_figure(traces, dict(  # as dicts, without plotly's validation: it was most of the cube's ~40 ms
         title=dict(text=title), height=640, meta={"note": note}, margin=dict(t=90, l=0, r=0, b=0),
         legend=dict(title=dict(text="which is which"), orientation="v", yanchor="top", y=0.98, x=0.0,
                     itemsizing="constant", bgcolor="rgba(255,255,255,0.7)"),
@@ -354,4 +354,4 @@ def stage_grid(kind, shape, stages, ids, what, title, first=0, max_slices=3, max
         title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50),
         coloraxis=dict(colorscale=DIVERGING, cmin=lo, cmax=hi, colorbar=dict(title=dict(text="value"))),
     )
-    return figure(traces, layout)
+    return sealed_figure(traces, layout)

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from lnorm_core import MISTAKES
 
 from .common import (
+    sealed_figure,
     shown_once,
     DIVERGING,
     GROUP_COLORS,
@@ -17,7 +18,6 @@ from .common import (
     _panel_axes,
     as_panels,
     compact,
-    figure,
     limit_panels,
     panel_titles,
     symmetric_range,
@@ -71,7 +71,7 @@ def pitfall_differences(y_torch, rows, max_columns=200):
         xaxis=dict(type="category", title=dict(text="element of the output") if k <= 40 else None,
                    showticklabels=k <= 40),
     )
-    return figure([trace], layout)
+    return sealed_figure([trace], layout)
 
 
 def pitfall_bars(y_torch, y_wrong, label, max_elements=32):
@@ -118,7 +118,7 @@ def running_stats_figure(running_mean, running_var, max_channels=12):
     part = f" — the first {k} of {c} channels" if k < c else ""
     layout.update(title=dict(text="Running statistics after each training step" + part), height=440,
                   meta={"note": part[3:]}, margin=dict(t=80, b=40), legend=dict(orientation="h", y=-0.22))
-    return figure(traces, layout)
+    return sealed_figure(traces, layout)
 
 
 @shown_once
@@ -223,5 +223,5 @@ def pooling_figure(p, max_cells=MAX_CELLS, max_panels=6):
                         + (f"<br><sup>showing {note}</sup>" if note else "")),
         meta={"note": note}, height=min(900, 170 + 220 * math.ceil(count / cols)),
         margin=dict(t=100, b=40, l=40, r=20))
-    fig = figure(traces, layout)
+    fig = sealed_figure(traces, layout)
     return fig

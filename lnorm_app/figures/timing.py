@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from lnorm_core import CLASS_NAMES
 
-from .common import figure, shown_by_value
+from .common import sealed_figure, shown_by_value
 
 IMPL_COLORS = {"native": "#4e79a7", "manual": "#f28e2b", "manual_var_mean": "#e15759", "numpy": "#59a14f",
                "compiled": "#b07aa1", "copy": "#7f7f7f"}
@@ -114,7 +114,7 @@ def timing_time_figure(lines, title="Time per call", flagged=()):
     layout.meta["how_to_read"] says what colour, line style and marker stand for.
     """
     traces, how = _series_traces(lines, "median %{y:.3s}s", flagged)
-    return figure(traces, dict(
+    return sealed_figure(traces, dict(
         xaxis=_size_axis([n for s in lines for n in s.sizes]),
         yaxis=dict(type="log", title=dict(text="median time per call (log scale)"), tickformat="~s",
                    ticksuffix="s", dtick=1),
