@@ -21,7 +21,7 @@ from lnorm_core.threads import threads_for
 # elements), a pitfall's output 16, BatchNorm's steps just over 24 (train, eval, their difference).
 # Entries a results cache keeps, whatever their size: a crowd's many small settings (each session at its own
 # seed, layer and tab) fit, and hit again when other visitors reach them; large results are held to the bytes.
-CACHE_ENTRIES = 128
+CACHE_ENTRIES = 64
 CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16, "finder": 16, "pooling": 16,
              "same_pooling": 4, "code": 3, "steps": 32, "sweep": 8}
 

@@ -55,8 +55,11 @@ def number(value):
 
 
 @st.fragment
-def cube(e):
-    """The cube and its group control: a new group reruns only this (a fragment), not the page."""
+def cube(config):
+    """The cube and its group control: a new group reruns only this (a fragment), not the page. It is handed
+    the Config, not the result: a fragment keeps its arguments for the session, and a result is for the
+    bounded cache to keep."""
+    e = explore(config)
     keep_in_range("highlight", e.n_groups - 1)
     selected = st.number_input(f"Group to highlight (0 to {e.n_groups - 1})", min_value=0,
                                max_value=e.n_groups - 1, value=0, step=1, key="highlight", bind="query-params")
@@ -64,8 +67,9 @@ def cube(e):
 
 
 @st.fragment
-def stages(e):
+def stages(config):
     """Input to output and its slice control: another slice reruns only this (a fragment), not the page."""
+    e = explore(config)
     slices = figures.as_panels(e.x).shape[0]
     first = 1
     if slices > 3:
@@ -99,14 +103,14 @@ if cube_tab.open:
         st.write("The picture of the GroupNorm paper, live: the input as a cube of its first two dims and "
                  f"the rest merged (at most {figures.MAX_CUBE_POINTS:,} markers, to keep it light). The chosen "
                  "group stands out; drag to turn the cube.")
-        cube(e)
+        cube(config)
 
 if stages_tab.open:
     with stages_tab:
         formula = "(x − mean) / √(var + eps)" if e.spec.centers else "x / √(mean square + eps)"
         st.write("Each step of the layer on one colour scale: the input, its group's statistics, the "
                  f"normalized x̂ = {formula}, and the output after weight and bias.")
-        stages(e)
+        stages(config)
         st.subheader("The check")
         st.write(f"{e.check_note}.")
         c1, c2 = st.columns(2)

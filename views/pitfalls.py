@@ -145,9 +145,11 @@ def show_steps(f):
 
 
 @st.fragment
-def show_pooling(config, f):
+def show_pooling(config, wrong_text):
     """What the mistake (or another layer) pools beside what the layer pools, on the same tensor (a fragment:
-    another choice to set against reruns only this)."""
+    another choice to set against reruns only this; like every fragment here it is handed small keys, not
+    results: a fragment keeps its arguments for the session, and a result is for the bounded cache to keep)."""
+    f = finder(config, wrong_text)
     st.subheader("What you pooled vs what the layer pools")
     against = st.selectbox("Set the layer's groups against", against_choices(config), key="against",
                            bind="query-params", help="the whole sample is what the pooled-the-whole-sample mistake "
@@ -184,8 +186,9 @@ def mistake_details(config, result, r):
 
 
 @st.fragment
-def mistake_list(config, result):
+def mistake_list(config):
     """Every mistake as an expander; only an open one is drawn, and opening one reruns only this list."""
+    result = pitfalls(config)
     for r in result.rows:
         label = plain(r.mistakes)
         verdict = f"off by up to {r.max_abs:.4g}" if r.visible else "no change at 4 decimals here"
@@ -208,13 +211,14 @@ def every_mistake(config, result):
     st.write("Each mistake, alone and in the combinations people make; open one for its numbers, the line of code "
              "that makes it and the fix. A mistake that changes the output by less than 0.00005 cannot show in a "
              "print with 4 decimals.")
-    mistake_list(config, result)
+    mistake_list(config)
 
 
 @st.fragment
-def batch_section(config, x):
+def batch_section(config):
     """BatchNorm's train and eval side by side over training steps (a fragment: another step count reruns only
     this)."""
+    x = explore(config).x
     st.header("BatchNorm: train vs eval")
     st.write("In training, BatchNorm normalizes with the batch's own mean and biased variance, and moves its "
              "running_mean and running_var (unbiased: divided by n − 1) a momentum step towards them; in eval it "
@@ -342,7 +346,7 @@ if row_tab.open:
         if found is not None:
             show_verdict(found, e.spec)
             show_steps(found)
-            show_pooling(config, found)
+            show_pooling(config, wrong_text)
 if code_tab.open:
     with code_tab:
         code_section(config)
@@ -351,4 +355,4 @@ if every_tab.open:
         every_mistake(config, pitfalls(config))
 if batch_tab.open:
     with batch_tab:
-        batch_section(config, e.x)
+        batch_section(config)
