@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+import websockets
 from serving import ROOT, bench_module, require
 
 HAPROXY = os.environ.get("LNORM_HAPROXY", shutil.which("haproxy") or "/usr/sbin/haproxy")
@@ -90,10 +91,18 @@ def shows_seed(session, seed, since=0):
     return f"torch.manual_seed({seed})\n".encode() in b"".join(session.received[since:])
 
 
-async def reconnect(session, query=None):
-    """The frontend's reconnect: the websocket again (with the cookie and the session id), then a rerun."""
+async def reconnect(session, query=None, tries=10):
+    """The frontend's reconnect: the websocket again (with the cookie and the session id), tried again a few
+    times half a second apart as the frontend does while a server is going away; then a rerun."""
     await session.close()
-    await session.connect(resume=True)
+    for attempt in range(tries):
+        try:
+            await session.connect(resume=True)
+            break
+        except (OSError, websockets.WebSocketException):
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.5)
     if query is not None:
         session.query = query
     return await session.rerun()
