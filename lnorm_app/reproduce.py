@@ -2,7 +2,7 @@
 
     torch_code(config)   -> Python that rebuilds the input and the nn module and prints torch's output
     numpy_code(config)   -> the same output computed by hand in a few lines of numpy (two passes)
-    module_code(spec, shape) -> the nn constructor, e.g. "nn.GroupNorm(2, 4, eps=1e-05, affine=True)"
+    module_code(spec, shape) -> the nn constructor, e.g. "nn.GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"
     notebook(config)         -> the view as a Jupyter notebook: what it shows, the torch code, the numpy code, the check
     downloads(config)        -> the files of a view: the notebook, input, statistics, output (.ipynb .npy .npz .csv)
     stats_columns(exploration) -> the per-group statistics as a table
@@ -16,7 +16,6 @@ equals the explorer's numbers, not a float32 run's.
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 from functools import partial
 
@@ -35,31 +34,18 @@ _LINE = 96  # the width the tensor literals wrap at
 
 
 def module_code(spec, shape, short=False, dtype=None):
-    """The nn constructor for spec on input shape, as code.
+    """The nn constructor for spec on input shape, as code: "nn." and torch's name of the layer.
 
-    short: only the arguments without a default, e.g. "nn.GroupNorm(2, 4)"; otherwise
-    every parameter the explorer sets, e.g. "nn.GroupNorm(2, 4, eps=1e-05, affine=True)".
+    short: only the arguments not at torch's defaults, e.g. "nn.GroupNorm(2, 4)"; otherwise
+    every argument, as torch prints the module, e.g. "nn.GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)".
     dtype: a dtype to build the parameters in, e.g. "torch.float64".
     Where no nn class takes the input (a 6-D BatchNorm, a 2-D InstanceNorm), the functional
     form is named instead, e.g. "F.batch_norm".
     """
-    cls = spec.nn_class(len(shape))
-    if cls is None:
+    if spec.nn_class(len(shape)) is None:
         return f"F.{spec.kind}_norm"
-    if spec.info.trailing:
-        args = [repr(tuple(spec.normalized_shape))]
-        more = [f"eps={spec.eps!r}", f"elementwise_affine={spec.elementwise_affine}"]
-    elif spec.kind == "group":
-        args = [str(spec.num_groups), str(shape[1])]
-        more = [f"eps={spec.eps!r}", f"affine={spec.affine}"]
-    else:
-        args = [str(shape[1])]
-        more = [f"eps={spec.eps!r}", f"momentum={spec.momentum!r}", f"affine={spec.affine}",
-                f"track_running_stats={spec.track_running_stats}"]
-    args = args if short else args + more
-    if dtype:
-        args.append(f"dtype={dtype}")
-    return f"nn.{cls}({', '.join(args)})"
+    name = spec.torch_name(shape, short=short)
+    return f"nn.{name[:-1]}, dtype={dtype})" if dtype else f"nn.{name}"
 
 
 # ---- the input -------------------------------------------------------------------------------
@@ -183,6 +169,9 @@ def torch_code(config):
     return "\n".join(lines) + "\n"
 
 
+INPUT_STATS_ARG = {"batch": "training", "instance": "use_input_stats"}  # F.batch_norm's and F.instance_norm's name
+
+
 def _functional_lines(config, spec, shape):
     """The F.batch_norm / F.instance_norm call for an input no nn class takes."""
     c = shape[1]
@@ -200,46 +189,24 @@ def _functional_lines(config, spec, shape):
         lines += [f"running_mean = torch.zeros({c}, dtype=torch.float64)",
                   f"running_var = torch.ones({c}, dtype=torch.float64)"]
         stats = "running_mean, running_var"
-    use_input = not spec.uses_running_stats
-    if spec.kind == "batch":
-        call = (f"F.batch_norm(x, {stats}, {weight}, {bias}, training={use_input}, "
-                f"momentum={spec.momentum!r}, eps={spec.eps!r})")
-    else:
-        call = (f"F.instance_norm(x, {stats}, {weight}, {bias}, use_input_stats={use_input}, "
-                f"momentum={spec.momentum!r}, eps={spec.eps!r})")
+    use_input = f"{INPUT_STATS_ARG[spec.kind]}={not spec.uses_running_stats}"
+    call = (f"F.{spec.kind}_norm(x, {stats}, {weight}, {bias}, {use_input}, momentum={spec.momentum!r}, "
+            f"eps={spec.eps!r})")
     return lines + [f"y = {call}", "print(y)"]
 
 
 # ---- numpy ------------------------------------------------------------------------------------
 
 
-def _pooling_lines(spec, shape):
-    """(comment, lines that set rows (G, n) from x, the expression that puts x_hat rows back in x's shape)."""
-    if spec.info.trailing:
-        k = len(spec.normalized_shape)
-        size = math.prod(shape[-k:])
-        groups = math.prod(shape) // size
-        dims = "the last dim" if k == 1 else f"the last {k} dims"
-        return (f"# {spec.class_name}: one group per position of the leading dims, over {dims} "
-                f"{tuple(shape[-k:])}: {tuple(shape)} -> ({groups}, {size})",
-                [f"rows = x.reshape({groups}, {size})"], "x_hat.reshape(x.shape)")
-    c = shape[1]
-    total = math.prod(shape)
-    if spec.kind == "batch":
-        moved = (c, shape[0]) + tuple(shape[2:])
-        return (f"# BatchNorm: one group per channel, over the batch and spatial dims: "
-                f"{tuple(shape)} -> (C, N, ...) -> ({c}, {total // c})",
-                [f"rows = np.moveaxis(x, 1, 0).reshape({c}, {total // c})"],
-                f"np.moveaxis(x_hat.reshape{moved}, 0, 1)")
-    if spec.kind == "instance":
-        groups = shape[0] * c
-        return (f"# InstanceNorm: one group per (sample, channel), over the spatial dims: "
-                f"{tuple(shape)} -> ({groups}, {total // groups})",
-                [f"rows = x.reshape({groups}, {total // groups})"], "x_hat.reshape(x.shape)")
-    groups = shape[0] * spec.num_groups
-    return (f"# GroupNorm: one group per (sample, {c // spec.num_groups} consecutive channels), over those "
-            f"channels and the spatial dims: {tuple(shape)} -> ({groups}, {total // groups})",
-            [f"rows = x.reshape({groups}, {total // groups})"], "x_hat.reshape(x.shape)")
+def _pooling_lines(spec, lay):
+    """(lines that set v, x as the layer pools it, and the reduce axes as code), from the layer's layout."""
+    groups = f"{lay.num_groups} group{'s' if lay.num_groups != 1 else ''} of {lay.group_size}"
+    lines = [f"# {spec.class_name}: each group is x.reshape{lay.view} reduced over dims {lay.reduce_dims}: {groups}"]
+    if lay.view == lay.shape:
+        lines.append("v = x")
+    else:
+        lines.append(f"v = x.reshape{lay.view}  # {lay.shape} -> {lay.view}")
+    return lines, str(lay.reduce_dims)
 
 
 def _affine_shape(spec, shape):
@@ -278,23 +245,25 @@ def numpy_code(config):
             "x_hat = (x - running_mean) / np.sqrt(running_var + eps)  # eps inside the root",
         ]
     else:
-        comment, pool, unpool = _pooling_lines(spec, shape)
-        lines += [comment] + pool
-        g, n = e.n_groups, e.group_size
+        lay = e.f.layout
+        pool, axis = _pooling_lines(spec, lay)
+        kept = tuple(1 if d in lay.reduce_dims else size for d, size in enumerate(lay.view))  # keepdims
+        lines += pool
         if spec.centers:
             lines += [
-                f"mean = rows.mean(axis=1, keepdims=True)  # ({g}, {n}) -> ({g}, 1) first pass",
-                f"var = ((rows - mean) ** 2).mean(axis=1, keepdims=True)  # ({g}, 1) second pass; "
-                "biased: / n, not n - 1",
-                "x_hat = (rows - mean) / np.sqrt(var + eps)  # eps inside the root, with the variance",
+                f"mean = v.mean(axis={axis}, keepdims=True)  # {lay.view} -> {kept} first pass",
+                f"var = ((v - mean) ** 2).mean(axis={axis}, keepdims=True)  # {kept} second pass; biased: / n, "
+                "not n - 1",
+                "x_hat = (v - mean) / np.sqrt(var + eps)  # eps inside the root, with the variance",
             ]
         else:
             lines += [
-                f"ms = (rows ** 2).mean(axis=1, keepdims=True)  # ({g}, {n}) -> ({g}, 1) the mean square: "
+                f"ms = (v ** 2).mean(axis={axis}, keepdims=True)  # {lay.view} -> {kept} the mean square: "
                 "RMSNorm does not center",
-                "x_hat = rows / np.sqrt(ms + eps)  # eps inside the root",
+                "x_hat = v / np.sqrt(ms + eps)  # eps inside the root",
             ]
-        lines.append(f"x_hat = {unpool}  # back to x's shape {shape}")
+        if lay.view != lay.shape:
+            lines.append(f"x_hat = x_hat.reshape(x.shape)  # {lay.view} -> {shape}, back to x's shape")
     if spec.has_weight:
         pshape = spec.param_shape(shape)
         bshape = _affine_shape(spec, shape)
@@ -358,8 +327,9 @@ def notebook(config):
              "Run the cells in order. The torch cell prints torch.nn's output; the numpy cell computes the same by "
              "hand; the last cell prints how far apart they are (0 up to float64 rounding) and the per-group "
              "statistics.")
-    by_hand = ("## By hand, in numpy\n\nThe same output in a few lines: put each group in one row, take its mean, then "
-               "the mean of squared deviations (the biased variance, divided by n, not n - 1), and divide by "
+    by_hand = ("## By hand, in numpy\n\nThe same output in a few lines: over the layer's dims (with keepdims, so "
+               "each group's statistics broadcast back over its elements) the mean, then the mean of squared "
+               "deviations (the biased variance, divided by n, not n - 1), and divide by "
                "sqrt(var + eps), eps inside the root.")
     if not spec.centers:
         by_hand = ("## By hand, in numpy\n\nRMSNorm does not subtract the mean: each group is divided by "

@@ -25,7 +25,8 @@ import numpy as np
 
 from .errors import InputError
 from .manual import forward
-from .spec import KIND_TABLE, NormSpec, group_ids
+from .layers import valid_layers
+from .spec import NormSpec, group_ids
 from .tensors import seeded_tensor
 
 SAME_TOL = 1e-9  # outputs this close (relative to their size) are the same up to float64 rounding
@@ -81,20 +82,6 @@ class Equivalent:
     pair: object = None
 
 
-def _candidates(shape, eps=None):
-    """Every spec that is valid on shape: each kind with each of its parameter choices, torch's defaults and eps."""
-    for k in range(1, len(shape) + 1):
-        for kind in (kind for kind, info in KIND_TABLE.items() if info.trailing):
-            yield NormSpec(kind, normalized_shape=shape[-k:], eps=eps)
-    if len(shape) >= 2:
-        yield NormSpec("batch", eps=eps)
-        yield NormSpec("instance", eps=eps)
-        c = shape[1]
-        for g in range(1, c + 1):
-            if c % g == 0:
-                yield NormSpec("group", num_groups=g, eps=eps)
-
-
 @dataclass(frozen=True)
 class View:
     """How x becomes another layer's input: its dims permuted by perm, then reshaped to shape (the same numbers).
@@ -142,20 +129,6 @@ def _reshapes(shape):
     return views
 
 
-def _pooling_key(spec):
-    """What decides how a spec pools: its kind and its pooling parameters (not eps, affine or mode)."""
-    return spec.kind, spec.normalized_shape, spec.num_groups
-
-
-def _valid(spec, shape):
-    """Whether torch accepts spec on shape."""
-    try:
-        spec.check(shape)
-        return True
-    except InputError:
-        return False
-
-
 def equivalents(spec, shape, x=None, seed=0):
     """The configurations (on shape or a reshape of it) that pool the same elements as spec.
 
@@ -168,24 +141,22 @@ def equivalents(spec, shape, x=None, seed=0):
     sample): such a layer uses only its running statistics and pools nothing.
     """
     shape = tuple(int(d) for d in shape)
-    if not _valid(_plain(spec), shape):
+    if not _plain(spec).accepts(shape):
         return []  # torch refuses this layer in training on this input (eval only): it pools nothing to compare
     ids = group_ids(spec, shape)
-    mine = param_ids(_with_affine(spec), shape)
+    mine = param_ids(spec.with_affine(), shape)
     found = []
     for view in _reshapes(shape):
         other_shape = view.shape
-        for cand in _candidates(other_shape, spec.eps):
-            if _pooling_key(cand) == _pooling_key(spec) and other_shape == shape:
+        for cand in valid_layers(other_shape, spec.eps):
+            if cand.same_layer(spec) and other_shape == shape:
                 continue  # the layer itself, whatever its eps, affine or mode
-            if not _valid(cand, other_shape):
-                continue
             if other_shape != shape and (cand.kind == spec.kind or not (cand.centers and spec.centers)):
                 continue  # on a reshape, only another kind that also centers is news
             if not same_partition(ids, group_ids(cand, other_shape)):
                 continue
             same_output = cand.centers == spec.centers
-            theirs = param_ids(_with_affine(cand), other_shape)
+            theirs = param_ids(cand.with_affine(), other_shape)
             same_affine = same_output and same_partition(mine, theirs)
             if same_affine:
                 note = "same output with affine parameters too: the weights are laid out alike"
@@ -215,18 +186,9 @@ def outputs_equal(spec_a, x_a, spec_b, x_b, atol=1e-12):
 # ---- when two layers give the same output, with numbers on an input ------------------------------
 
 
-def _with_affine(spec):
-    """spec with its learnable weight (and bias, where the kind has one) switched on."""
-    if spec.info.trailing:
-        return spec.with_(elementwise_affine=True, bias=True)
-    return spec.with_(affine=True)
-
-
 def _plain(spec):
     """spec in training mode without affine: only the pooling and the centering are left."""
-    if spec.info.trailing:
-        return spec.with_(elementwise_affine=False)
-    return spec.with_(affine=False, training=True)
+    return spec.with_affine(False).with_(training=True)
 
 
 @dataclass(frozen=True)
@@ -323,16 +285,6 @@ def _shape_text(shape):
     return str(tuple(int(d) for d in shape))
 
 
-def _name(spec, shape):
-    """A layer as people write it, e.g. 'LayerNorm((8,))', 'InstanceNorm1d(5)', 'GroupNorm(2, 4)'."""
-    if spec.info.trailing:
-        return f"{spec.class_name}({_shape_text(spec.normalized_shape)})"
-    c = shape[1]
-    if spec.kind == "group":
-        return f"GroupNorm({spec.num_groups}, {c})"
-    return f"{spec.nn_class(len(shape)) or spec.class_name}({c})"
-
-
 def _number(v):
     return "n/a (no finite output)" if v is None else f"{v:.2g}"
 
@@ -358,7 +310,7 @@ def compare_layers(spec_a, x, spec_b, view=None, seed=0):
     gaps = {"no affine": Gap("no affine", _max_gap(fa.y, view.undo(fb.y, shape)))}
 
     # one side with the explorer's random weight and bias, the other's fitted to it, entry by entry
-    a_aff, b_aff = _with_affine(spec_a), _with_affine(spec_b)
+    a_aff, b_aff = spec_a.with_affine(), spec_b.with_affine()
     same = lambda y: y  # noqa: E731
     side_a = (a_aff, x, fa.x_hat, shape, same, same)  # spec, input, x_hat, shape, A's layout -> its, its -> A's
     side_b = (b_aff, xb, fb.x_hat, view.shape, view.apply, lambda y: view.undo(y, shape))
@@ -407,7 +359,7 @@ def _fitted(random_side, fitted_side, seed):
 
 def _weight_where(spec, shape):
     """Where a layer's weight runs, e.g. '(8,), one per entry of dim 2' or '(5,), one per channel (dim 1)'."""
-    pshape = _with_affine(spec).param_shape(shape)
+    pshape = spec.with_affine().param_shape(shape)
     if spec.info.trailing:
         k, first = len(pshape), len(shape) - len(pshape)
         dims = (f"dim {first}" if k == 1 else f"dims {first} and {first + 1}" if k == 2
@@ -419,7 +371,7 @@ def _weight_where(spec, shape):
 def _conditions(pair, fa, fb, scale):
     """When A's and B's outputs are equal and when not, one sentence each, with the numbers on x."""
     spec_a, shape, spec_b, view, gaps = pair.spec_a, pair.shape_a, pair.spec_b, pair.view, pair.gaps
-    na, nb = _name(spec_a, shape), _name(spec_b, view.shape)
+    na, nb = spec_a.torch_name(shape, short=True), spec_b.torch_name(view.shape, short=True)
     out = []
     plain = gaps["no affine"]
     alike = pair.same_pooling and spec_a.centers == spec_b.centers
@@ -441,7 +393,7 @@ def _conditions(pair, fa, fb, scale):
     if alike:
         out.append(_affine_sentence(pair, na, nb, scale))
         for spec, name in ((spec_b, nb), (spec_a, na)):
-            if spec.kind == "instance" and not spec.info.default_affine:
+            if not spec.info.default_affine:
                 out.append(f"nn.{name.split('(')[0]} has affine=False by default: out of the box it has no weight "
                            "and no bias at all.")
                 break

@@ -90,7 +90,7 @@ def _explore(config):
     with np.errstate(invalid="ignore"):  # an inf variance gives NaN here, not a RuntimeWarning
         expected = f.var / (f.var + eps)  # x_hat = (x - m) / sqrt(v + eps) has variance v / (v + eps)
     caption = (
-        f"{spec.label()} on {tuple(shape)}: {n_groups} group{'s' if n_groups != 1 else ''} "
+        f"{spec.torch_name(shape)} on {tuple(shape)}: {n_groups} group{'s' if n_groups != 1 else ''} "
         f"of {size} element{'s' if size != 1 else ''} each"
     )
     if spec.uses_running_stats:

@@ -20,14 +20,13 @@ from lnorm_core import (
     check_shape,
     equivalents,
     forward_each,
-    group_ids,
     group_steps,
     manual_forward,
     parse_tensor,
     running_stats_step,
-    same_partition,
     seeded_tensor,
     torch_forward,
+    valid_layers,
     which_mistake,
 )
 from lnorm_core.diagnosis import block_label, printed_digits
@@ -352,35 +351,15 @@ class Pooling:
 _pooling_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["pooling"] << 20)
 
 
-def layer_name(spec):
-    """A layer as people name it, without its eps: 'LayerNorm((3, 4))', 'GroupNorm(2)', 'BatchNorm'."""
-    if spec.info.trailing:
-        return f"{spec.class_name}({spec.normalized_shape})"
-    return f"GroupNorm({spec.num_groups})" if spec.kind == "group" else spec.class_name
-
-
 def against_choices(config):
     """What the layer's groups can be set against: the whole sample, then every other layer valid on the shape."""
     e = explore(config)
-    return [WHOLE_SAMPLE] + [layer_name(s) for s in _other_layers(e.spec, e.x.shape)]
+    return [WHOLE_SAMPLE] + [s.torch_name(e.x.shape, short=True) for s in _other_layers(e.spec, e.x.shape)]
 
 
 def _other_layers(spec, shape):
-    """The layers other than spec that torch accepts on shape (LayerNorm over each suffix, Batch-, Instance-,
-    GroupNorm with each divisor), with default parameters."""
-    cands = [NormSpec("layer", normalized_shape=shape[-k:]) for k in range(1, len(shape) + 1)]
-    if len(shape) >= 2:
-        cands += [NormSpec("batch"), NormSpec("instance")]
-        cands += [NormSpec("group", num_groups=g) for g in range(1, shape[1] + 1) if shape[1] % g == 0]
-    out = []
-    for c in cands:
-        try:
-            c.check(shape)
-        except InputError:
-            continue
-        if layer_name(c) != layer_name(spec):
-            out.append(c)  # the layer itself left out
-    return out
+    """The layers that subtract the mean, other than spec, that torch accepts on shape (torch's defaults)."""
+    return [s for s in valid_layers(shape) if s.centers and not s.same_layer(spec)]
 
 
 def pooling(config, against, focus):
@@ -389,46 +368,37 @@ def pooling(config, against, focus):
     return _pooling_cache.get_or_compute(key, lambda: _pooling(config, against, tuple(int(i) for i in focus)))
 
 
-def _same_groups(lay, other_ids):
-    """Whether other_ids split x as lay's groups do, in two passes: each of lay's groups lies in one other group,
-    and there are as many groups on each side."""
-    rows = lay.pool(other_ids)  # (G, n): the other pooling's id of each element of each of lay's groups
-    groups = np.count_nonzero(np.bincount(other_ids.ravel()))  # ids are >= 0: counted, not sorted (np.unique)
-    return bool((rows.min(axis=1) == rows.max(axis=1)).all()) and lay.num_groups == groups
-
-
 def _pooling(config, against, focus):
     e = explore(config)
     shape = e.x.shape
     layer_ids = e.f.ids
     if against == WHOLE_SAMPLE:
-        other_ids = Recipe.from_mistakes(("whole_sample",)).layout(e.spec, shape).ids()
-        like = NormSpec("layer", normalized_shape=shape[1:]) if len(shape) > 1 else NormSpec("layer",
-                                                                                         normalized_shape=shape)
+        other = Recipe.from_mistakes(("whole_sample",)).layout(e.spec, shape)
+        like = NormSpec("layer", normalized_shape=shape[1:] or shape)  # the layer that pools each whole sample
         other_name = "the whole sample"
     else:
-        others = {layer_name(s): s for s in _other_layers(e.spec, shape)}
+        others = {s.torch_name(shape, short=True): s for s in _other_layers(e.spec, shape)}
         if against not in others:
             raise InputError(f"{against!r} is not a layer to compare with here; choose one of "
                              f"{', '.join(against_choices(config))}")
         like = others[against]
-        other_ids = group_ids(like, shape)
+        other = like.layout(shape)
         other_name = against
+    other_ids = other.ids()
     mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
     membership = mine.view(np.int8) * np.int8(2)  # 2 only the layer's, 3 only the other's, 1 both, 0 neither
     membership += theirs.view(np.int8) * np.int8(3)
     membership[mine & theirs] = 1
-    small = e.x.size <= EQUIVALENTS_MAX_ELEMENTS  # equivalents and same_partition search every pairing
-    also = []
-    if against == WHOLE_SAMPLE and small and same_partition(other_ids, group_ids(like, shape)):
-        also.append(layer_name(like))
-    also += [layer_name(q.spec) for q in (equivalents(like, shape) if small else [])
-             if q.shape == shape and q.spec.centers and layer_name(q.spec) not in also]  # on this very shape
-    also = [name for name in also if name != layer_name(e.spec)]
-    same = same_partition(layer_ids, other_ids) if small else _same_groups(e.f.layout, other_ids)
+    also = [like] if against == WHOLE_SAMPLE else []
+    if e.x.size <= EQUIVALENTS_MAX_ELEMENTS:  # equivalents searches every layer and reshape
+        also += [q.spec for q in equivalents(like, shape)
+                 if q.shape == shape and q.spec.centers and not any(q.spec.same_layer(a) for a in also)]
+    also = [a.torch_name(shape, short=True) for a in also if not a.same_layer(e.spec)]
+    same = e.f.layout.groups_equal(other)
     # kept as int32 and int8 (9 MB at 1024 x 1024, 24 MB as int64): one result fits its cache, and a rerun or a
     # new session on the same input does not compute it again
-    return Pooling(layer_ids.astype(np.int32), other_ids.astype(np.int32), focus, membership, layer_name(e.spec),
+    return Pooling(layer_ids.astype(np.int32), other_ids.astype(np.int32), focus, membership,
+                   e.spec.torch_name(shape, short=True),
                    other_name, same, int(mine.sum()), int(theirs.sum()), tuple(also),
                    group_slice(np.argwhere(mine), shape), group_slice(np.argwhere(theirs), shape))
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import lnorm_core as lc
 from lnorm_app import figures as F
-from lnorm_app.config import Config, divisors, valid_suffixes
+from lnorm_app.config import Config
 from lnorm_app.figures.common import SEQUENTIAL, _heatmap_panels, _panel_axes
 from lnorm_app.models import timing as tv
 from lnorm_app.models.explorer import explore
@@ -134,9 +134,9 @@ def configs(draw):
     else:
         params.update(shape=shape, offset=draw(st.sampled_from([0.0, 1e6])))
     if kind in ("layer", "rms"):
-        params["normalized_shape"] = draw(st.sampled_from(valid_suffixes(shape)))
+        params["normalized_shape"] = draw(st.sampled_from(lc.suffixes(shape)))
     if kind == "group":
-        params["num_groups"] = draw(st.sampled_from(divisors(shape[1] if len(shape) > 1 else 1)))
+        params["num_groups"] = draw(st.sampled_from(lc.divisors(shape[1] if len(shape) > 1 else 1)))
     if kind in ("batch", "instance"):
         params.update(training=draw(st.booleans()), track_running_stats=draw(st.booleans()))
     config = Config(**params)

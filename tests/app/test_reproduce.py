@@ -151,7 +151,9 @@ def test_snippets_refuse_what_torch_refuses():
 def test_module_code_names_torch_classes():
     spec = lc.NormSpec("group", num_groups=2)
     assert module_code(spec, (2, 4, 3, 3), short=True) == "nn.GroupNorm(2, 4)"
-    assert module_code(spec, (2, 4, 3, 3)) == "nn.GroupNorm(2, 4, eps=1e-05, affine=True)"
+    assert module_code(spec, (2, 4, 3, 3)) == "nn." + repr(torch.nn.GroupNorm(2, 4))  # torch's own name for it
+    assert module_code(spec, (2, 4, 3, 3), dtype="torch.float64") == (
+        "nn.GroupNorm(2, 4, eps=1e-05, affine=True, bias=True, dtype=torch.float64)")
     assert module_code(lc.NormSpec("instance"), (2, 3, 4, 4), short=True) == "nn.InstanceNorm2d(3)"
     assert module_code(lc.NormSpec("batch"), (5, 3), short=True) == "nn.BatchNorm1d(3)"
     assert module_code(lc.NormSpec("layer", normalized_shape=(3, 4)), (2, 3, 4), short=True) == "nn.LayerNorm((3, 4))"

@@ -115,7 +115,7 @@ def test_what_differs_differs_by_a_visible_amount(name):
     S("instance", affine=True, track_running_stats=True, training=False),
     S("batch", training=False),
     S("batch", momentum=None),
-], ids=lambda s: f"{s.label()}-{s.affine}-{s.training}")
+], ids=lambda s: f"{s.kind}-{s.normalized_shape or s.num_groups}-{s.affine}-{s.training}")
 def test_a_layer_is_never_its_own_equivalent(spec):
     shape = (2, 3, 4)
     for eq in lc.equivalents(spec, shape):
