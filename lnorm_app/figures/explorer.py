@@ -12,15 +12,15 @@ from .common import (
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
-    _grid,
-    _panel_axes,
-    _ordinal,
-    _rows_layout,
     as_panels,
     compact,
     figure,
+    grid,
     limit_panels,
+    ordinal,
+    panel_axes,
     panel_titles,
+    rows_layout,
     symmetric_range,
 )
 
@@ -65,7 +65,7 @@ def _slice_view(shape, first, count, max_cells):
     if kept < total:
         notes.append(f"slices {first + 1}–{first + kept} of {total}" if kept > 1 else f"slice {first + 1} of {total}")
     if stride > 1:
-        notes.append(f"every {_ordinal(stride)} row and column")
+        notes.append(f"every {ordinal(stride)} row and column")
     titles = [("x" + t) if t.startswith("[") else t for t in panel_titles(shape, first + kept)[first:]]
     return first, kept, stride, ", ".join(notes), titles
 
@@ -119,11 +119,11 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     mean_name, var_name = _stat_names(spec)
     # per cell: value, group, and its group's statistics (looked up by id, nothing computed)
     custom = compact(np.stack([values, ids, e.f.mean[ids], e.f.var[ids]], axis=-1), cells)
-    rows, cols = _grid(kept, 4)
+    rows, cols = grid(kept, 4)
     panel_h = min(420, max(150, 28 * ids.shape[1]))
-    gap, height = _rows_layout(rows, panel_h, gap_px=70, extra_px=160)
+    gap, height = rows_layout(rows, panel_h, gap_px=70, extra_px=160)
     # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
-    layout, refs = _panel_axes(kept, cols, titles if len(titles) > 1 else None, hspace=0.04, vspace=gap)
+    layout, refs = panel_axes(kept, cols, titles if len(titles) > 1 else None, hspace=0.04, vspace=gap)
     xs = np.arange(0, ids.shape[2] * stride, stride)
     ys = np.arange(0, ids.shape[1] * stride, stride)
     row_title, col_title = _axis_titles(spec, shape)
@@ -341,7 +341,7 @@ def stages_figure(e, first=0, max_slices=3, max_cells=MAX_CELLS):
     cells = ids.size * n_stages
     show_text = cells <= _TEXT_CELLS
     panel_h = min(360, max(150, 28 * ids.shape[1]))
-    gap, height = _rows_layout(kept, panel_h, gap_px=24, extra_px=170)
+    gap, height = rows_layout(kept, panel_h, gap_px=24, extra_px=170)
     fig = make_subplots(rows=kept, cols=n_stages, column_titles=[name for name, _ in shown],
                         horizontal_spacing=0.02, vertical_spacing=gap)
     xs = np.arange(0, ids.shape[2] * stride, stride)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import lnorm_core as lc
 from lnorm_app import figures as F
 from lnorm_app.config import Config
-from lnorm_app.figures.common import SEQUENTIAL, _heatmap_panels, _panel_axes
+from lnorm_app.figures.common import SEQUENTIAL, heatmap_panels, panel_axes
 from lnorm_app.models import timing as tv
 from lnorm_app.models.explorer import explore
 from page_links import MAX_PASTE, shapes
@@ -91,7 +91,7 @@ def test_panel_grids_stay_in_the_unit_square(count, data):
     rows = math.ceil(count / cols)
     hspace = data.draw(st.floats(0, 0.9 / max(cols - 1, 1)))
     vspace = data.draw(st.sampled_from([min(0.12, 0.4 / rows), 0.0, 0.9 / max(rows - 1, 1)]))
-    layout, refs = _panel_axes(count, cols, [f"panel {i}" for i in range(count)], hspace, vspace)
+    layout, refs = panel_axes(count, cols, [f"panel {i}" for i in range(count)], hspace, vspace)
     assert len(refs) == count
     assert_plotly_accepts(go.Figure(layout=layout))
 
@@ -100,7 +100,7 @@ def test_two_rows_of_panels_have_domains_in_0_1():
     """The regression of issue 8: 4 to 6 panels lay out as two rows, and 1 - (h + 0.12) - h came out -5.6e-17
     for the lower row (h = 0.44), which plotly refused: every page with such a grid said "Something went wrong"."""
     for count in (4, 5, 6):
-        layout, _ = _panel_axes(count, 3, vspace=0.12)
+        layout, _ = panel_axes(count, 3, vspace=0.12)
         assert layout[f"yaxis{count}"]["domain"][0] == 0.0
         assert_plotly_accepts(go.Figure(layout=layout))
         assert_plotly_accepts(F.error_heatmap(np.zeros((count, 3, 3))))
@@ -114,7 +114,7 @@ def test_two_rows_of_panels_have_domains_in_0_1():
 def test_heatmap_panels_of_any_array(a):
     assert_plotly_accepts(F.error_heatmap(np.abs(a)))
     assert_plotly_accepts(F.train_eval_figure(a))
-    assert_plotly_accepts(_heatmap_panels(a, "t", "c", dict(colorscale=SEQUENTIAL), "%{z}", customdata=a,
+    assert_plotly_accepts(heatmap_panels(a, "t", "c", dict(colorscale=SEQUENTIAL), "%{z}", customdata=a,
                                           max_panels=24))
 
 
