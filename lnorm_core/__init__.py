@@ -24,18 +24,9 @@ Bad input raises lc.InputError, a ValueError with a message a person can act on.
 from .compare import TOLERANCES, Comparison, compare, ulp
 from .diagnosis import Diagnosis, mistake_combinations, printed_resolution, which_mistake
 from .dtypes import DTYPES
-from .equivalence import (
-    Equivalent,
-    Gap,
-    LayerPair,
-    View,
-    compare_layers,
-    equivalents,
-    layernorm_vs_instancenorm,
-    outputs_equal,
-    param_ids,
-    same_partition,
-)
+from .equivalence import Equivalent, equivalents, outputs_equal
+from .pairs import Gap, LayerPair, compare_layers, layernorm_vs_instancenorm
+from .partition import View, param_ids, same_partition
 from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError, TorchRefusal
 from .layers import divisors, suffixes, valid_layers
 from .layout import Layout

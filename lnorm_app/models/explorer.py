@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lnorm_core import NormSpec, equivalents, forward, refusal_help
-from lnorm_core.equivalence import layernorm_vs_instancenorm
+from lnorm_core import NormSpec, equivalents, forward, layernorm_vs_instancenorm, refusal_help
 
 from ..cache import CACHE_MIB, BoundedCache
 
