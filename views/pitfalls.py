@@ -11,15 +11,10 @@ import lnorm_core as lc
 from lnorm_app import figures, ui
 from lnorm_app.models.explorer import explore
 from lnorm_app.figures.pitfalls import pooling_figure, steps_table
-from lnorm_app.models.pitfalls import (
-    WHOLE_SAMPLE,
-    against_choices,
-    batch_steps,
-    finder,
-    pitfall_output,
-    pitfalls,
-    pooling,
-)
+from lnorm_app.models.batch_steps import batch_steps
+from lnorm_app.models.finder import finder
+from lnorm_app.models.pitfalls import pitfall_output, pitfalls
+from lnorm_app.models.pooling import WHOLE_SAMPLE, against_choices, pooling
 
 # the forum question: x = torch.manual_seed(0); torch.randn(2, 3, 4) as torch prints it, and the row x[0, 1]
 # normalized by hand with statistics.stdev under the square root (from x itself, then printed with 4 decimals)

@@ -474,10 +474,10 @@ NUMBERS = st.sampled_from([0.0, 1.0, -1.0, 0.5, np.nan, np.inf, -np.inf, 1e-4, 2
 @given(st.lists(st.tuples(NUMBERS, NUMBERS), min_size=1, max_size=12))
 def test_the_4_decimal_check_is_array_equal_with_nan_alike(pairs):
     """The model's quick check of two rounded outputs says what np.array_equal(..., equal_nan=True) says."""
-    from lnorm_app.models.pitfalls import _prints_differently
+    from lnorm_app.models.pitfalls import prints_differently
 
     a, b = (np.array(v) for v in zip(*pairs))
-    assert _prints_differently(a, b) == (not np.array_equal(a, b, equal_nan=True))
+    assert prints_differently(a, b) == (not np.array_equal(a, b, equal_nan=True))
 
 
 @given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.one_of(st.sampled_from([0.5, 0.49999, 0.50001, 0.0]),
@@ -526,7 +526,7 @@ def test_the_pooling_model_sets_two_layers_groups_side_by_side(shape, kind, data
     (1 both, 2 only the layer's, 3 only the other's), the two group sizes and whether the partitions are the same,
     against the layers' definitions. The larger shapes take the path that does not search every pairing."""
     from lnorm_app.config import Config
-    from lnorm_app.models.pitfalls import against_choices, pooling
+    from lnorm_app.models.pooling import against_choices, pooling
 
     config = Config(kind=kind, shape=shape, normalized_shape=shape[-1:], num_groups=2 if shape[1] % 2 == 0 else 1)
     against = data.draw(st.sampled_from(against_choices(config)), label="against")
