@@ -159,7 +159,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
     return figure(traces, layout)
 
 
-def _cube_shape(shape):
+def cube_shape(shape):
     """x's shape as three axes (dim 0, dim 1, the rest merged): (N, C, H·W) or (batch, seq, dim)."""
     if len(shape) == 1:
         return (1, 1, shape[0])
@@ -239,7 +239,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     """
     spec, shape = e.spec, e.x.shape
     selected = int(min(max(selected, 0), e.n_groups - 1))
-    dims = _cube_shape(shape)
+    dims = cube_shape(shape)
     ids = e.f.ids.reshape(dims)
     values = e.x.reshape(dims)
     names = _cube_names(spec.kind, shape)
