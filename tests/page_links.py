@@ -3,7 +3,7 @@
 links() draws a complete link: a page (explorer, compare, pitfalls, timing), every sidebar
 control as the sidebar writes it into the URL (layer, shape or a pasted torch print,
 normalized_shape among the valid suffixes, num_groups among the divisors, eps among the
-sidebar's choices, affine, init, mode, track_running_stats, momentum, seed, distribution,
+sidebar's choices and negative ones, affine, init, mode, track_running_stats, any momentum, seed, distribution,
 offset, scale) and the page's own tab or dtype. torch_refusal() asks torch.nn, not lnorm,
 whether the layer runs on that input. check_link_opens() opens the link under AppTest and
 checks the property. tests/app/test_views_space.py runs it in CI; bench/fuzz_pages.py runs it
@@ -42,6 +42,7 @@ PITFALLS_CODE = ["", "import torch\nln = torch.nn.LayerNorm(x.shape[-1])\n"
                  "import os\nos.system('touch pwned')", "y = [i for i in range(10 ** 9)]", "**not** [code](x)"]
 PITFALLS_OPEN = ["open_unbiased", "open_std_under_sqrt", "open_whole_sample", "open_unbiased-std_under_sqrt"]
 TIMING_PLOTS = ["Time", "GB/s and the ceiling", "GPU against CPU", "All rows"]
+MOMENTA = st.one_of(st.sampled_from([0.0, 0.1, 1.0, -1.2, 1.5]), st.floats(-2.0, 2.0))  # torch takes any
 MAX_PASTE = 1000  # torch prints up to 1000 elements in full; above that it summarizes with "..."
 SMALL = 256  # most draws stay under this many elements, so that a run is fast
 
@@ -135,13 +136,13 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
         g = draw(st.sampled_from([d for d in range(1, c + 1) if c % d == 0]))
         layer["num_groups"] = g
         params["groups"] = str(g)
-    eps = draw(st.sampled_from((["None"] if kind == "rms" else []) + EPS_CHOICES))
+    eps = draw(st.sampled_from((["None"] if kind == "rms" else []) + EPS_CHOICES + ["-0.5", "-1e-05"]))
     params["eps"] = eps
     layer["eps"] = None if eps == "None" else float(eps)
     if kind in ("batch", "instance"):
         mode = draw(st.sampled_from(["train", "eval"]))
         track = draw(st.booleans())
-        momentum = draw(st.one_of(st.sampled_from([0.0, 0.1, 1.0]), st.floats(0.0, 1.0)))
+        momentum = draw(MOMENTA)
         params.update(mode=mode, track=str(track).lower(), momentum=repr(momentum))
         layer.update(training=mode == "train", track_running_stats=track, momentum=momentum)
     affine = draw(st.booleans())

@@ -11,9 +11,9 @@ from .common import (
     MAX_CELLS,
     TEXT_CELLS,
     TICK_CELLS,
-    _grid,
-    _panel_axes,
-    _rows_layout,
+    grid,
+    panel_axes,
+    rows_layout,
     axis_titles,
     compact,
     dim_names,
@@ -57,13 +57,13 @@ def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cell
     z = shown % len(GROUP_COLORS) if many else shown
     n_bands = len(GROUP_COLORS) if many else n_ids
     data = compact(np.stack(custom(take, shown), axis=-1), cells)
-    rows, cols = _grid(kept, 4)
+    rows, cols = grid(kept, 4)
     panel_h = min(420, max(150, 28 * shown.shape[1]))
     named = [t + (panel_label(shown[k]) if panel_label else "") for k, t in enumerate(titles)]
     two_lines = len(titles) > 1 and any("<br>" in t for t in named)
-    gap, height = _rows_layout(rows, panel_h, gap_px=90 if two_lines else 70, extra_px=160)
+    gap, height = rows_layout(rows, panel_h, gap_px=90 if two_lines else 70, extra_px=160)
     # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
-    layout, refs = _panel_axes(kept, cols, named if len(titles) > 1 else None, hspace=0.04, vspace=gap)
+    layout, refs = panel_axes(kept, cols, named if len(titles) > 1 else None, hspace=0.04, vspace=gap)
     xs = np.arange(0, shown.shape[2] * stride, stride)
     ys = np.arange(0, shown.shape[1] * stride, stride)
     row_title, col_title = axis_titles(kind, shape)
@@ -116,7 +116,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
                   custom, lambda k: hover, title, max_cells, max_panels)
 
 
-def _cube_shape(shape):
+def cube_shape(shape):
     """x's shape as three axes (dim 0, dim 1, the rest merged): (N, C, H·W) or (batch, seq, dim)."""
     if len(shape) == 1:
         return (1, 1, shape[0])
@@ -196,7 +196,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     """
     spec, shape = e.spec, e.x.shape
     selected = int(min(max(selected, 0), e.n_groups - 1))
-    dims = _cube_shape(shape)
+    dims = cube_shape(shape)
     ids = e.f.ids.reshape(dims)
     values = e.x.reshape(dims)
     names = _cube_names(spec.kind, shape)
@@ -310,9 +310,9 @@ def stage_grid(kind, shape, stages, ids, what, title, first=0, max_slices=3, max
     cells = ids.size * n_stages
     show_text = cells <= TEXT_CELLS
     panel_h = min(360, max(150, 28 * ids.shape[1]))
-    gap, height = _rows_layout(kept, panel_h, gap_px=24, extra_px=170)
+    gap, height = rows_layout(kept, panel_h, gap_px=24, extra_px=170)
     # the grid laid out by hand, as id_map's: make_subplots and its validation took ~250 ms of a rerun
-    layout, refs = _panel_axes(kept * n_stages, n_stages, hspace=0.02, vspace=gap)
+    layout, refs = panel_axes(kept * n_stages, n_stages, hspace=0.02, vspace=gap)
     layout["annotations"] = [dict(text=name, font=dict(size=16), showarrow=False, xref="paper", yref="paper",
                                   x=sum(layout[f"xaxis{'' if j == 0 else j + 1}"]["domain"]) / 2, y=1.0,
                                   xanchor="center", yanchor="bottom") for j, (name, _) in enumerate(shown)]

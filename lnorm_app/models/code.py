@@ -14,7 +14,7 @@ from lnorm_core.read_code import ALL_MISTAKES, MAX_CODE_CHARS, vocabulary
 
 from ..cache import CACHE_MIB, BoundedCache
 from .explorer import explore
-from .pitfalls import digest, step_rows
+from .finder import digest, table as step_rows
 
 # the forum question as code: one row of torch.manual_seed(0); torch.randn(2, 3, 4) typed in, and normalized with
 # statistics.stdev under math.sqrt (the sidebar's default tensor holds that row at x[0, 1, :])

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import lnorm_core as lc
 from lnorm_app import figures as F
-from lnorm_app.config import Config, divisors, valid_suffixes
-from lnorm_app.figures.common import SEQUENTIAL, _heatmap_panels, _panel_axes
+from lnorm_app.config import Config
+from lnorm_app.figures.common import SEQUENTIAL, heatmap_panels, panel_axes
 from lnorm_app.models import timing_reports as reports
 from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
 from lnorm_app.models.explorer import explore
@@ -92,7 +92,7 @@ def test_panel_grids_stay_in_the_unit_square(count, data):
     rows = math.ceil(count / cols)
     hspace = data.draw(st.floats(0, 0.9 / max(cols - 1, 1)))
     vspace = data.draw(st.sampled_from([min(0.12, 0.4 / rows), 0.0, 0.9 / max(rows - 1, 1)]))
-    layout, refs = _panel_axes(count, cols, [f"panel {i}" for i in range(count)], hspace, vspace)
+    layout, refs = panel_axes(count, cols, [f"panel {i}" for i in range(count)], hspace, vspace)
     assert len(refs) == count
     assert_plotly_accepts(go.Figure(layout=layout))
 
@@ -101,7 +101,7 @@ def test_two_rows_of_panels_have_domains_in_0_1():
     """The regression of issue 8: 4 to 6 panels lay out as two rows, and 1 - (h + 0.12) - h came out -5.6e-17
     for the lower row (h = 0.44), which plotly refused: every page with such a grid said "Something went wrong"."""
     for count in (4, 5, 6):
-        layout, _ = _panel_axes(count, 3, vspace=0.12)
+        layout, _ = panel_axes(count, 3, vspace=0.12)
         assert layout[f"yaxis{count}"]["domain"][0] == 0.0
         assert_plotly_accepts(go.Figure(layout=layout))
         assert_plotly_accepts(F.error_heatmap(np.zeros((count, 3, 3))))
@@ -115,7 +115,7 @@ def test_two_rows_of_panels_have_domains_in_0_1():
 def test_heatmap_panels_of_any_array(a):
     assert_plotly_accepts(F.error_heatmap(np.abs(a)))
     assert_plotly_accepts(F.train_eval_figure(a))
-    assert_plotly_accepts(_heatmap_panels(a, "t", "c", dict(colorscale=SEQUENTIAL), "%{z}", customdata=a,
+    assert_plotly_accepts(heatmap_panels(a, "t", "c", dict(colorscale=SEQUENTIAL), "%{z}", customdata=a,
                                           max_panels=24))
 
 
@@ -135,9 +135,9 @@ def configs(draw):
     else:
         params.update(shape=shape, offset=draw(st.sampled_from([0.0, 1e6])))
     if kind in ("layer", "rms"):
-        params["normalized_shape"] = draw(st.sampled_from(valid_suffixes(shape)))
+        params["normalized_shape"] = draw(st.sampled_from(lc.suffixes(shape)))
     if kind == "group":
-        params["num_groups"] = draw(st.sampled_from(divisors(shape[1] if len(shape) > 1 else 1)))
+        params["num_groups"] = draw(st.sampled_from(lc.divisors(shape[1] if len(shape) > 1 else 1)))
     if kind in ("batch", "instance"):
         params.update(training=draw(st.booleans()), track_running_stats=draw(st.booleans()))
     config = Config(**params)
