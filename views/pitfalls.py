@@ -257,10 +257,10 @@ def show_reading(v):
     if v.layer_note:
         st.info(v.layer_note, icon=":material/compare_arrows:")
     if r.verdict == "correct":
-        st.success(f"**Your code computes {layer_words(r.spec)}** on {r.where or 'x'}: no step parts from torch.",
+        st.success(f"**Your code computes {layer_words(r.spec, r.x.shape)}** on {r.where or 'x'}: no step parts from torch.",
                    icon=":material/check_circle:")
     elif r.verdict == "mistakes":
-        against = f", against {layer_words(r.spec)}" if r.spec is not None else ""
+        against = f", against {layer_words(r.spec, r.x.shape)}" if r.spec is not None else ""
         st.error("**" + " + ".join(f"line {r.line(m)}: {code_model.ALL_MISTAKES[m].title}" for m in r.mistakes)
                  + f"**{against}.", icon=":material/search:")
     else:

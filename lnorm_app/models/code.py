@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lnorm_core import InputError, group_steps, read_code
-from lnorm_core.read_code import ALL_MISTAKES, MAX_CODE_CHARS, vocabulary
+from lnorm_core.read_code import ALL_MISTAKES, MAX_CODE_CHARS, layer_name, vocabulary
 
 from ..cache import CACHE_MIB, BoundedCache
 from .explorer import explore
@@ -82,8 +82,9 @@ def _read(config, code):
     r = read_code(code, e.spec, x=e.x)
     note = ""
     if r.code_spec is not None and r.code_spec != e.spec:
-        note = (f"The code builds {r.code_spec.label()}; the sidebar says {e.spec.label()}. lnorm compares the code "
-                f"with the layer it builds, {r.code_spec.label()}.")
+        code_layer, sidebar_layer = layer_name(r.code_spec, e.x.shape), layer_name(e.spec, e.x.shape)
+        note = (f"The code builds {code_layer}; the sidebar says {sidebar_layer}. lnorm compares the code "
+                f"with the layer it builds, {code_layer}.")
         r = read_code(code, x=e.x)
     lines = tuple(CodeLine(n, text, r.notes_at(n), tuple(
         (m, ALL_MISTAKES[m].title, ALL_MISTAKES[m].fix) for m in r.mistakes if r.lines[m] == n))
