@@ -246,7 +246,7 @@ def test_the_weight_and_bias_tab_draws_which_entry_scales_each_element(server, p
 
     open_page(page, server, "/explorer?shape=2%2C5%2C8&ns=%288%2C%29&view=Same+pooling", "Explorer")
     expect(page.locator(PLOT)).to_have_count(2)
-    expect(page.locator(PLOT).nth(1)).to_contain_text("nn.InstanceNorm1d(5): weight (5,)")
+    expect(page.locator(PLOT).nth(1)).to_contain_text("nn.InstanceNorm1d(5, affine=True): weight (5,)")
     assert_clean(page, server)
     page.locator(PLOT).first.scroll_into_view_if_needed()
     screenshot(page, "explorer-same-pooling")
