@@ -1,6 +1,7 @@
 """The Explorer's figures: the groups as heatmaps, the GroupNorm cube, input to output on one scale."""
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -101,31 +102,48 @@ def _axis_titles(spec, shape):
     return f"{names[k - 2]} (dim {k - 2})", f"{names[k - 1]} (dim {k - 1})"
 
 
-def group_map(e, max_cells=MAX_CELLS, max_panels=12):
-    """The reduction groups of an Exploration as heatmaps: one panel per 2-D slice, each cell coloured by its group.
+@dataclass(frozen=True)
+class SliceGrid:
+    """The Explorer's picture of a tensor: one panel per 2-D slice, in a grid laid out by hand.
 
-    z is each cell's group id (above _MAX_BANDS groups, the id modulo the colours; the
-    hover always says the id). The hover shows the index, the value, the group and the
-    group's mean and variance. At most max_panels slices and max_cells cells.
+    first, kept, stride, note, titles: which slices are drawn, how strided, and what is left out
+    (see _slice_view). layout: the panels' axes, titled (dims and indices) and ticked on every
+    cell of a short axis; refs: each panel's (xref, yref); xs, ys: the column and row indices
+    drawn; cols: panels in a row; height: the figure's.
     """
-    spec, shape = e.spec, e.x.shape
+
+    first: int
+    kept: int
+    stride: int
+    note: str
+    titles: list
+    layout: dict
+    refs: list
+    xs: np.ndarray
+    ys: np.ndarray
+    cols: int
+    height: int
+
+    def panels(self, a):
+        """The drawn slices of an array of the tensor's shape: (kept, rows, cols)."""
+        return _panels(a, self.first, self.kept, self.stride)
+
+
+def slice_grid(spec, shape, max_panels=12, max_cells=MAX_CELLS):
+    """The SliceGrid of an input of `shape` to spec's layer: at most max_panels slices and max_cells cells.
+
+    The group map draws its heatmaps on it; so can any picture of the tensor cell by cell (the
+    Practice page's, where a person clicks the cells).
+    """
     first, kept, stride, note, titles = _slice_view(shape, 0, max_panels, max_cells)
-    ids = _panels(e.f.ids, first, kept, stride)
-    values = _panels(e.x, first, kept, stride)
-    cells = ids.size
-    many = e.n_groups > _MAX_BANDS
-    z = ids % len(GROUP_COLORS) if many else ids
-    n_bands = len(GROUP_COLORS) if many else e.n_groups
-    mean_name, var_name = _stat_names(spec)
-    # per cell: value, group, and its group's statistics (looked up by id, nothing computed)
-    custom = compact(np.stack([values, ids, e.f.mean[ids], e.f.var[ids]], axis=-1), cells)
+    rows_shown, cols_shown = _panels(np.broadcast_to(np.False_, shape), first, kept, stride).shape[1:]
     rows, cols = _grid(kept, 4)
-    panel_h = min(420, max(150, 28 * ids.shape[1]))
+    panel_h = min(420, max(150, 28 * rows_shown))
     gap, height = _rows_layout(rows, panel_h, gap_px=70, extra_px=160)
     # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
     layout, refs = _panel_axes(kept, cols, titles if len(titles) > 1 else None, hspace=0.04, vspace=gap)
-    xs = np.arange(0, ids.shape[2] * stride, stride)
-    ys = np.arange(0, ids.shape[1] * stride, stride)
+    xs = np.arange(0, cols_shown * stride, stride)
+    ys = np.arange(0, rows_shown * stride, stride)
     row_title, col_title = _axis_titles(spec, shape)
     for k, (xref, yref) in enumerate(refs):
         xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
@@ -135,6 +153,29 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
             yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
         if len(xs) <= _TICK_CELLS:
             xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
+    return SliceGrid(first, kept, stride, note, titles, layout, refs, xs, ys, cols, height)
+
+
+def group_map(e, max_cells=MAX_CELLS, max_panels=12):
+    """The reduction groups of an Exploration as heatmaps: one panel per 2-D slice, each cell coloured by its group.
+
+    z is each cell's group id (above _MAX_BANDS groups, the id modulo the colours; the
+    hover always says the id). The hover shows the index, the value, the group and the
+    group's mean and variance. At most max_panels slices and max_cells cells.
+    """
+    spec, shape = e.spec, e.x.shape
+    grid = slice_grid(spec, shape, max_panels, max_cells)
+    kept, note, titles, layout, refs, xs, ys = (grid.kept, grid.note, grid.titles, grid.layout, grid.refs, grid.xs,
+                                                grid.ys)
+    ids = grid.panels(e.f.ids)
+    values = grid.panels(e.x)
+    cells = ids.size
+    many = e.n_groups > _MAX_BANDS
+    z = ids % len(GROUP_COLORS) if many else ids
+    n_bands = len(GROUP_COLORS) if many else e.n_groups
+    mean_name, var_name = _stat_names(spec)
+    # per cell: value, group, and its group's statistics (looked up by id, nothing computed)
+    custom = compact(np.stack([values, ids, e.f.mean[ids], e.f.var[ids]], axis=-1), cells)
     show_text = cells <= _TEXT_CELLS and not many
     traces = []
     for k in range(kept):
@@ -155,7 +196,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
         title += f" (colours repeat every {len(GROUP_COLORS)} groups)"
     if note:
         title += f"<br><sup>showing {note}</sup>"
-    layout.update(title=dict(text=title), height=height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50))
+    layout.update(title=dict(text=title), height=grid.height, meta={"note": note}, margin=dict(t=110, l=60, r=20, b=50))
     return figure(traces, layout)
 
 
