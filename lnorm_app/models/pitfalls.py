@@ -196,7 +196,7 @@ class Finding:
     group of its first element, e.g. 'x[0, 1, :]'; group_size: its n; block_groups: how many of the
     layer's groups the block touches. right_block, mistake_block: the right output and the
     mistake's at position. input_note: how the input was read (a rounded print or exact).
-    steps: the GroupSteps; table: its rows for the figure (see _table).
+    steps: the GroupSteps; table: its rows for the figure (see step_rows).
     """
 
     wrong: np.ndarray
@@ -253,7 +253,7 @@ def _finder(config, wrong_text):
     printed_as = printed_digits(wrong) if wrong is not None else ""
     return Finding(wrong, d, tuple(mistakes), tuple(position), block_label(position, block_ndim),
                    group_slice(steps.indices, shape), steps.n, int(np.unique(ids_block).size),
-                   np.asarray(e.f.y[position]), np.asarray(y_wrong[position]), steps, _table(steps), printed_as,
+                   np.asarray(e.f.y[position]), np.asarray(y_wrong[position]), steps, step_rows(steps), printed_as,
                    _input_note(e.x, d))
 
 
@@ -308,8 +308,9 @@ class StepRow:
     status: str
 
 
-def _table(steps):
-    """The GroupSteps as table rows, the right and the wrong version of each result side by side."""
+def step_rows(steps):
+    """A GroupSteps as the rows of the step-by-step table (figures.pitfalls.steps_table): the right and the wrong
+    version of each result side by side."""
     wrong = {v.name: v for v in steps.wrong}
     right = {v.name: v for v in steps.right}
     names = list(right) + [n for n in wrong if n not in right]
@@ -414,10 +415,6 @@ def _pooling(config, against, focus):
         like = others[against]
         other_ids = group_ids(like, shape)
         other_name = against
-    mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
-    membership = mine.view(np.int8) * np.int8(2)  # 2 only the layer's, 3 only the other's, 1 both, 0 neither
-    membership += theirs.view(np.int8) * np.int8(3)
-    membership[mine & theirs] = 1
     small = e.x.size <= EQUIVALENTS_MAX_ELEMENTS  # equivalents and same_partition search every pairing
     also = []
     if against == WHOLE_SAMPLE and small and same_partition(other_ids, group_ids(like, shape)):
@@ -426,10 +423,20 @@ def _pooling(config, against, focus):
              if q.shape == shape and q.spec.centers and layer_name(q.spec) not in also]  # on this very shape
     also = [name for name in also if name != layer_name(e.spec)]
     same = same_partition(layer_ids, other_ids) if small else _same_groups(e.f.layout, other_ids)
+    return two_poolings(layer_ids, other_ids, focus, layer_name(e.spec), other_name, same, also)
+
+
+def two_poolings(layer_ids, other_ids, focus, layer_label, other_label, same, also=()):
+    """The Pooling of two partitions of one tensor (group ids of its shape) around the element focus."""
+    mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
+    membership = mine.view(np.int8) * np.int8(2)  # 2 only the layer's, 3 only the other's, 1 both, 0 neither
+    membership += theirs.view(np.int8) * np.int8(3)
+    membership[mine & theirs] = 1
+    shape = layer_ids.shape
     # kept as int32 and int8 (9 MB at 1024 x 1024, 24 MB as int64): one result fits its cache, and a rerun or a
     # new session on the same input does not compute it again
-    return Pooling(layer_ids.astype(np.int32), other_ids.astype(np.int32), focus, membership, layer_name(e.spec),
-                   other_name, same, int(mine.sum()), int(theirs.sum()), tuple(also),
+    return Pooling(layer_ids.astype(np.int32), other_ids.astype(np.int32), focus, membership, layer_label,
+                   other_label, same, int(mine.sum()), int(theirs.sum()), tuple(also),
                    group_slice(np.argwhere(mine), shape), group_slice(np.argwhere(theirs), shape))
 
 
