@@ -10,7 +10,7 @@
 numpy and torch only, like the rest of lnorm_core.
 """
 
-from .check import Verdict, check
+from .check import QUESTION_TEXT, Verdict, check
 from .draw import PAIRS, draw
 from .exercise import (
     DECIMALS,
@@ -30,6 +30,6 @@ from .keys import QUESTIONS, AcceptKey, BuffersKey, RowKey, SameKey, ShareKey, k
 
 __all__ = [
     "AcceptKey", "BuffersKey", "DECIMALS", "Exercise", "KINDS", "MAX_COLS", "MAX_PANELS", "MAX_ROWS", "MAX_SET",
-    "PAIRS", "QUESTIONS", "RowKey", "SameKey", "ShareKey", "Verdict", "check", "choice_spec", "draw", "key",
+    "PAIRS", "QUESTION_TEXT", "QUESTIONS", "RowKey", "SameKey", "ShareKey", "Verdict", "check", "choice_spec", "draw", "key",
     "layer_spec", "module", "parse_exercise", "parse_set", "set_code",
 ]
