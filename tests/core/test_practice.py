@@ -295,7 +295,9 @@ def test_no_global_random_state_is_touched(monkeypatch):
     touched = []
     for owner, name in ((torch, "manual_seed"), (torch, "seed"), (np.random, "seed"), (torch.random, "manual_seed")):
         monkeypatch.setattr(owner, name, lambda *a, _n=name, **k: touched.append(_n))
+    answers = {"share": [0], "row": None, "accept": [0], "same": (True, False, None, True), "buffers": "0.5"}
     for kind in KINDS:
         ex = P.draw(kind, 11)
         P.key(ex)
+        P.check(ex, answers[kind] or "[" + ", ".join(["0.1"] * ex.shape[-1]) + "]")
     assert not touched
