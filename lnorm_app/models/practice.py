@@ -197,8 +197,13 @@ def link_params(config, **page):
     return {**params, **page}
 
 
+def key(code):
+    """torch's key of an exercise (cached: each answer to it is checked against the same one)."""
+    return _cached(("key", code), lambda: P.key(exercise(code)))
+
+
 def _checked(ex, answer):
-    verdict = P.check(ex, answer)
+    verdict = P.check(ex, answer, key(ex.code))
     spec, shape = ex.spec, ex.shape
     config = _explorer_config(spec, shape, ex.seed) if ex.kind != "accept" else None
     if ex.kind == "share":
@@ -216,8 +221,8 @@ def _checked(ex, answer):
                                   link_params(paste, wrong=wrong)),), config=config,
                        steps=(step_rows(d.steps), d.mistakes))
     if ex.kind == "accept":
-        accepted = [c for c, ok in zip(ex.choices, P.key(ex).accepted) if ok]
-        refused = [c for c, ok in zip(ex.choices, P.key(ex).accepted) if not ok]
+        accepted = [c for c, choice in zip(ex.choices, verdict.detail) if choice.accepted]
+        refused = [c for c, choice in zip(ex.choices, verdict.detail) if not choice.accepted]
         shown = None
         if accepted:
             shown = _explorer_config(P.choice_spec(ex.layer, accepted[-1]), shape, ex.seed)
@@ -235,14 +240,15 @@ def _checked(ex, answer):
         focus = tuple(0 for _ in shape)
         pooling = two_poolings(group_ids(spec, shape), ids_b, focus, "A: " + layer_name(spec),
                                f"B: {layer_name(other)}" + ("" if view.code == "x" else f" on {view.code}"),
-                               P.key(ex).answers["pooling"])
+                               verdict.detail[0].key)  # the first question: do they pool alike
         return Checked(verdict, (("Layer A's equivalents in the Explorer", "views/explorer.py",
                                   link_params(config, view="Same pooling")),), pooling=pooling)
-    key = verdict.detail[1]
+    buffers = verdict.detail[1]
     steps = Config(shape=tuple(shape), seed=ex.seed, kind="batch", momentum=ex.momentum)
     return Checked(verdict, (("BatchNorm's buffers over many steps, in Pitfalls", "views/pitfalls.py",
                               link_params(steps, part="BatchNorm: train vs eval", steps="5")),),
-                   buffers=(np.stack([key.before[0], key.after[0]]), np.stack([key.before[1], key.after[1]])))
+                   buffers=(np.stack([buffers.before[0], buffers.after[0]]),
+                            np.stack([buffers.before[1], buffers.after[1]])))
 
 
 # ---- sets ------------------------------------------------------------------------------------------
