@@ -118,3 +118,11 @@ def torch_backward(spec, x, grad_out, weight=None, bias=None, dtype=None, device
         y.backward(_tensor(grad_out, y.dtype, device))
     grad = lambda t: None if t is None else _numpy(t.grad)  # noqa: E731
     return {"input": grad(xt), "weight": grad(wt), "bias": grad(bt)}
+
+
+def functional(spec, x):
+    """torch.nn.functional's call for spec on the torch tensor x, as it is: no weight, bias or running buffers.
+
+    What the timing harness times as "native"; a tensor in, a tensor out, nothing converted.
+    """
+    return _call(spec, x, None, None, None, None)

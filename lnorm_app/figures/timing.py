@@ -108,7 +108,7 @@ def _series_traces(lines, hover_value, flagged=()):
 
 
 def timing_time_figure(lines, title="Time per call", flagged=()):
-    """Median time per call against the size, log-log: one line per Series (models.timing.series, median_s).
+    """Median time per call against the size, log-log: one Series (models.timing_reports.series) a line.
 
     layout.meta["how_to_read"] says what colour, line style and marker stand for.
     """
@@ -124,7 +124,7 @@ def timing_time_figure(lines, title="Time per call", flagged=()):
 def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth against the copy ceiling"):
     """GB/s against the size: one line per Series (gbps), each ceiling a horizontal line.
 
-    ceilings: models.timing.Ceiling's: the measured copy at the largest size (dashed, its
+    ceilings: models.timing_reports.Ceiling each: the measured copy at the largest size (dashed, its
     device's colour group) and the datasheet peak where known (dotted), across the sizes shown.
     """
     traces, how = _series_traces(lines, "%{y:.3g} GB/s, %{customdata[1]:.0%} of the copy at this size")
@@ -153,7 +153,7 @@ def timing_bandwidth_figure(lines, ceilings=(), title="Effective bandwidth again
 
 
 def timing_speedup_figure(speedups, title="GPU speedup over the CPU"):
-    """CPU time / GPU time against the size (models.timing.speedups): above 1 the GPU is faster.
+    """CPU time / GPU time against the size (models.timing_reports.speedups): above 1 the GPU is faster.
 
     One line per Speedup with y its ratios as given; a dashed line at 1; a marker at each crossover.
     """

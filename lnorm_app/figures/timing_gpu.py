@@ -79,7 +79,7 @@ def _elements_axis(fig):
 
 
 def gpu_bandwidth_figure(curves, title="GB/s against size: published GPU kernels beside lnorm's CPU recording"):
-    """GB/s (log) against elements (log), one line per Curve (models.timing_gpu), values as given."""
+    """GB/s (log) against elements (log), one line per Curve (models.timing_reports), values as given."""
     fig = go.Figure([_curve_trace(c, c.gbps, "%{y:,.4g} GB/s = bytes moved / time (%{customdata[1]:,.4g} µs)")
                      for c in curves])
     _elements_axis(fig)
@@ -142,7 +142,7 @@ def _layer_traces(fig, c, j, layer, labels, offsets, time_text):
 
 
 def costs_figure(c, time_text):
-    """Every row of a models.costs.Costs on one chart: a line per (device, kernel), a marker per layer.
+    """Every row of a models.timing_reports.Costs on one chart: a line per (device, kernel), a marker per layer.
 
     x: time per call (log). Colour: the layer. Marker: how the time was obtained: filled =
     measured at this size, open = interpolated, a tick = lower bound (bytes / datasheet bandwidth).

@@ -1,1 +1,4 @@
-"""One page model per page: explorer, compare, pitfalls, timing. Pure, cached on small keys."""
+"""One page model per page (explorer, compare, pitfalls), and two for Timing: timing_reports and timing_run.
+
+Pure, cached on small keys.
+"""

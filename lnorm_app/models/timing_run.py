@@ -1,8 +1,10 @@
 """A timing run from the Timing page: its limits, what it will time, taking turns, and whether to trust it.
 
-    from lnorm_app.models import timing_run as tr
-    report = tr.run_in_turn(kinds=["layer"], impls=["native"], devices=["cpu"], sizes=tr.page_sweep(2**12, 2**20))
-    verdict = tr.steadiness(report, recorded=shipped_report)   # steady, or what disagreed and why
+    from lnorm_app.models import timing_run
+    report = timing_run.run_in_turn(kinds=["layer"], impls=["native"], devices=["cpu"],
+                                    sizes=timing_run.page_sweep(2**12, 2**20))
+    verdict = timing_run.steadiness(report, recorded=shipped_report)   # steady, or what disagreed and why
+    report = timing_run.measure_in_turn(timing_run.measure_plan(costs))  # a model's own tensors, at most 2^24
 
 A run on a shared server competes with everyone else's work: the same call can take 100 µs,
 3,414 µs and 12.8 µs in one minute. So a page run takes each measurement PAGE_REPEATS times in
@@ -21,7 +23,7 @@ import torch
 from lnorm_core import CLASS_NAMES, InputError, timing
 from lnorm_core.errors import MAX_TIMING_ELEMENTS
 
-from .timing import size_text
+from .timing_reports import size_text, us_text
 
 # A run from the page, on a shared server with about 1 GB: at most 2**22 elements (16 MiB of float32;
 # the manual and numpy implementations make a few copies of it), 20 s, short measurements.
@@ -82,17 +84,29 @@ def measure_in_turn(layers, on_wait=None, progress=None):
                               repeats=MEASURE_REPEATS, progress=progress)
 
 
+def too_big_to_measure(c):
+    """Why the layers of a Costs cannot be timed from the page (None where they can): over the run's limit."""
+    if c.numel <= MEASURE_MAX_ELEMENTS:
+        return None
+    return (f"{'×'.join(map(str, c.shape))} holds {c.numel:,} elements, more than a run from the page times "
+            f"({MEASURE_MAX_ELEMENTS:,}, 2^24): time a smaller batch here (past the caches a norm's time grows about "
+            "in proportion to its elements), or call lnorm_core.timing.time_layers in a notebook.")
+
+
+def measure_plan(c):
+    """The (kind, shape[, num_groups]) list timing.time_layers takes for a Costs' layers; InputError over the limit."""
+    reason = too_big_to_measure(c)
+    if reason:
+        raise InputError(reason)
+    return [(layer.kind, c.shape) + ((layer.num_groups,) if layer.num_groups else ()) for layer in c.layers]
+
+
 def load_now():
     """The machine's load average over the last minute (None where the OS does not say): how busy the cores are."""
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 # ---- the run's settings --------------------------------------------------------------------
-
-
-def power_text(n):
-    """A power of two as the size slider (and its link) writes it: '2^12'."""
-    return f"2^{int(n).bit_length() - 1}"
 
 
 def page_sweep(low, high):
@@ -152,12 +166,6 @@ def _what(r):
     return f"{name} at {size_text(r['numel'])} elements"
 
 
-def _us(t):
-    """A time in microseconds as the page writes it: '12.8 µs', '3,414 µs'."""
-    us = t * 1e6
-    return f"{us:,.0f} µs" if us >= 100 else f"{us:.3g} µs"
-
-
 def steadiness(report, recorded=None):
     """Whether a run (a report with repeats) can be trusted, as a Steadiness; pure arithmetic on the report.
 
@@ -184,8 +192,8 @@ def steadiness(report, recorded=None):
         findings.append(Finding(
             "outliers",
             f"{len(odd)} of {len(rows)} measurements have a repeat more than {OUTLIER_FACTOR:g}× away from their "
-            f"median; the worst, {_what(r)}: repeats of {', '.join(_us(t) for t in r['repeats_s'])} "
-            f"(one {worst:.0f}× off the median, {_us(r['median_s'])}).",
+            f"median; the worst, {_what(r)}: repeats of {', '.join(us_text(t) for t in r['repeats_s'])} "
+            f"(one {worst:.0f}× off the median, {us_text(r['median_s'])}).",
             tuple((o["device"], o["kind"], o["impl"], o["numel"]) for _, o in odd)))
 
     wide = [r for r in rows if r["spread"] > MAX_SPREAD]
@@ -239,8 +247,8 @@ def spread_text(row):
     """A measurement's repeats as the page writes them: '12.1 µs (11.9 to 14.0 µs over 5 repeats)'."""
     reps = row.get("repeats_s") or []
     if len(reps) < 2:
-        return _us(row["median_s"])
-    return f"{_us(row['median_s'])} ({_us(min(reps))} to {_us(max(reps))} over {len(reps)} repeats)"
+        return us_text(row["median_s"])
+    return f"{us_text(row['median_s'])} ({us_text(min(reps))} to {us_text(max(reps))} over {len(reps)} repeats)"
 
 
 def relative_range(row):

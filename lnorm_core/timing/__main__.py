@@ -16,7 +16,7 @@ from .report import format_table
 from .sizes import QUICK_MAX_ELEMENTS, QUICK_MIN_ELEMENTS, check_max_elements, check_sizes, sweep_sizes
 
 
-def _terminal_progress(done, total, label):
+def terminal_progress(done, total, label):
     """A one-line progress bar on stderr, redrawn in place."""
     width = 28
     filled = width * done // max(total, 1)
@@ -76,7 +76,7 @@ def main(argv=None):
         report = run_timing(
             kinds=args.kinds, impls=args.impls, devices=args.devices, dtypes=args.dtypes, sizes=sizes,
             min_run_time=min_run_time, time_budget_s=args.time_budget, repeats=args.repeats,
-            progress=_terminal_progress if sys.stderr.isatty() else None)
+            progress=terminal_progress if sys.stderr.isatty() else None)
     except InputError as e:
         print(f"lnorm_core.timing: error: {e}", file=sys.stderr)
         return 2

@@ -10,20 +10,21 @@ import platform
 
 import torch
 
+from ..dtypes import dtype_info, torch_dtype
 from ..reference import available_devices
 
 __all__ = ["DATASHEET_GBPS", "DEVICE_DTYPES", "DEVICE_TYPES", "DTYPES", "available_devices", "datasheet_gbps",
            "device_info", "itemsize"]
 
 DEVICE_TYPES = ("cpu", "cuda", "mps")
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-# The dtypes timed on each device: CPU float32 only, accelerators their three training dtypes.
-_GPU_DTYPES = ("float32", "bfloat16", "float16")
-DEVICE_DTYPES = {"cpu": ("float32",), "cuda": _GPU_DTYPES, "mps": _GPU_DTYPES}
+# The dtypes a run times (lnorm_core.dtypes has their rows): the CPU float32 only, an accelerator
+# the three it trains in.
+DTYPES = {name: torch_dtype(name) for name in ("float32", "bfloat16", "float16")}
+DEVICE_DTYPES = {"cpu": ("float32",), "cuda": tuple(DTYPES), "mps": tuple(DTYPES)}
 
 # Datasheet peak memory bandwidth (GB/s), matched on torch.cuda.get_device_name().
 # Each entry: (substrings that must all appear, case-insensitive, GB/s); the first match wins.
-# The GPUs of the published measurements (data/gpu/) are here with the same peaks as that file,
+# The GPUs of the published measurements (lnorm_core/timing/gpu_data/) are here with the same peaks as that file,
 # so a report from one of them and the published rows are held against one number.
 DATASHEET_GBPS = (
     (("H200",), 4800.0),
@@ -39,7 +40,7 @@ DATASHEET_GBPS = (
 
 def itemsize(dtype):
     """Bytes per element of a dtype name from DTYPES: 4 for float32, 2 for bfloat16 and float16."""
-    return DTYPES[dtype].itemsize
+    return dtype_info(dtype).itemsize
 
 
 def datasheet_gbps(device_name):

@@ -1,18 +1,22 @@
 """The implementations a run times, each a function of one input tensor x (no affine parameters).
 
-native: torch.nn.functional; manual and manual_var_mean: the same math in torch ops as a person
-writes it; numpy: lnorm's float64 core; compiled: torch.compile of manual.
+Each is built once per (spec, shape), before any timed call, so a timed call does no Python work
+beyond the implementation's own (sizes.spec_for makes the spec):
+    native           torch.nn.functional, called as lnorm_core.reference calls it
+    manual           the same math in torch ops as a person writes it, pooling as the spec's
+                     layout says: x reshaped to layout.view, statistics over layout.reduce_dims
+    manual_var_mean  manual with torch.var_mean for the statistics
+    numpy            lnorm's float64 core, lnorm_core.manual.manual_forward
+    compiled         torch.compile of manual
 """
 
 import types
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import InputError
 from ..manual import manual_forward
-from ..spec import KIND_TABLE, KINDS, NormSpec
-from .sizes import NUM_GROUPS
+from ..reference import functional
 
 IMPLS = ("native", "manual", "manual_var_mean", "numpy", "compiled")
 IMPL_DESCRIPTIONS = {
@@ -27,92 +31,63 @@ IMPL_DESCRIPTIONS = {
 # The default set: compiled takes seconds to compile per shape, manual_var_mean is a known slow path.
 DEFAULT_IMPLS = ("native", "manual", "numpy")
 
-EPS = 1e-5  # torch.nn's default eps, passed explicitly to every kind (rms_norm's None would differ)
+
+def native_fn(spec):
+    """torch.nn.functional's call for the spec, e.g. F.group_norm(x, spec.num_groups, eps=spec.eps)."""
+    return lambda x: functional(spec, x)
 
 
-def _reduce_dims(kind, ndim):
-    """The dims a kind pools for its statistics (group pools after its reshape, like layer)."""
-    if kind == "batch":
-        return (0,) + tuple(range(2, ndim))  # (N, C, H, W) -> (1, C, 1, 1): one mean per channel
-    if kind == "instance":
-        return tuple(range(2, ndim))  # (N, C, H, W) -> (N, C, 1, 1): one per (sample, channel)
-    return (-1,)  # layer, rms: (R, D) -> (R, 1); group: (N, G, C/G*H*W) -> (N, G, 1)
+def manual_fn(spec, shape):
+    """The normalization in torch ops on input of `shape`, as a person writes it in its fast form.
 
-
-def _check_kind(kind):
-    if kind not in KINDS:
-        raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-
-
-def native_fn(kind, num_groups=NUM_GROUPS):
-    """The torch.nn.functional call for `kind`, without affine parameters (group: num_groups groups)."""
-    _check_kind(kind)
-    if kind == "layer":
-        return lambda x: F.layer_norm(x, x.shape[-1:], eps=EPS)
-    if kind == "rms":
-        return lambda x: F.rms_norm(x, x.shape[-1:], eps=EPS)
-    if kind == "batch":
-        return lambda x: F.batch_norm(x, None, None, training=True, eps=EPS)
-    if kind == "instance":
-        return lambda x: F.instance_norm(x, eps=EPS)
-    return lambda x: F.group_norm(x, num_groups, eps=EPS)
-
-
-def manual_fn(kind):
-    """The normalization in torch ops, as a person writes it in its fast form (no affine).
-
-    Two passes: the mean, then the mean of squared deviations (the biased variance,
-    divided by n, as every torch norm uses), then one rsqrt; the scaling happens in
-    place on the centered copy, so the only full-size allocations are (x - mean)
-    and its square.
+    Two passes: the mean, then the mean of squared deviations (the biased variance, divided by n,
+    as every torch norm uses), then one rsqrt; the scaling happens in place on the centered copy,
+    so the only full-size allocations are (x - mean) and its square. A kind that does not center
+    (RMSNorm) takes the mean square instead, and scales x by its rsqrt.
     """
-    _check_kind(kind)
+    lay = spec.layout(shape)
+    view, dims, eps = lay.view, lay.reduce_dims, spec.eps
+
+    if not spec.centers:
+        def manual_rms(x):
+            x = x.reshape(view)
+            ms = (x * x).mean(dim=dims, keepdim=True)  # (R, D) -> (R, 1): mean square, no centering
+            return (x * ms.add_(eps).rsqrt_()).view(shape)
+
+        return manual_rms
 
     def manual_norm(x):
-        shape = x.shape
-        if kind == "group":
-            x = x.reshape(shape[0], NUM_GROUPS, -1)  # (N, C, H, W) -> (N, G, C/G*H*W): a row per group
-        dims = _reduce_dims(kind, x.dim())
-        if kind == "rms":
-            ms = (x * x).mean(dim=dims, keepdim=True)  # (R, D) -> (R, 1): mean square, no centering
-            return x * ms.add_(EPS).rsqrt_()
-        mean = x.mean(dim=dims, keepdim=True)  # first pass
+        x = x.reshape(view)  # group: (N, C, H, W) -> (N, G, C/G, H, W); the others keep their shape
+        mean = x.mean(dim=dims, keepdim=True)  # first pass: one mean a group, e.g. (N, C, H, W) -> (1, C, 1, 1)
         xc = x - mean  # the centered copy, scaled in place below
         var = (xc * xc).mean(dim=dims, keepdim=True)  # second pass: biased variance (divide by n)
-        return xc.mul_(var.add_(EPS).rsqrt_()).view(shape)
+        return xc.mul_(var.add_(eps).rsqrt_()).view(shape)
 
     return manual_norm
 
 
-def manual_var_mean_fn(kind):
+def manual_var_mean_fn(spec, shape):
     """The manual normalization with torch.var_mean(unbiased=False) for the statistics.
 
-    One call for both statistics, and the slow path on CPU (several times the
-    manual two-pass form there). RMSNorm has no mean to subtract: its mean square
-    comes out as var + mean**2.
+    One call for both statistics, and the slow path on CPU (several times the manual two-pass
+    form there). A kind that does not center has no mean to subtract: its mean square comes out
+    as var + mean**2.
     """
-    _check_kind(kind)
+    lay = spec.layout(shape)
+    view, dims, eps, centers = lay.view, lay.reduce_dims, spec.eps, spec.centers
 
     def manual_var_mean_norm(x):
-        shape = x.shape
-        if kind == "group":
-            x = x.reshape(shape[0], NUM_GROUPS, -1)  # (N, C, H, W) -> (N, G, C/G*H*W)
-        dims = _reduce_dims(kind, x.dim())
+        x = x.reshape(view)
         var, mean = torch.var_mean(x, dim=dims, unbiased=False, keepdim=True)  # biased variance
-        if kind == "rms":
-            return x * (var + mean * mean).add_(EPS).rsqrt_()  # E[x^2] = Var[x] + E[x]^2
-        return (x - mean).mul_(var.add_(EPS).rsqrt_()).view(shape)
+        if not centers:
+            return (x * (var + mean * mean).add_(eps).rsqrt_()).view(shape)  # E[x^2] = Var[x] + E[x]^2
+        return (x - mean).mul_(var.add_(eps).rsqrt_()).view(shape)
 
     return manual_var_mean_norm
 
 
-def numpy_fn(kind, shape):
-    """The float64 numpy core (lnorm_core.manual.manual_forward) for `kind` at `shape`: a function of a CPU tensor."""
-    _check_kind(kind)
-    if KIND_TABLE[kind].trailing:  # rows of features; the others take (N, C, H, W)
-        spec = NormSpec(kind=kind, normalized_shape=(shape[-1],), eps=EPS, elementwise_affine=False)
-    else:
-        spec = NormSpec(kind=kind, eps=EPS, affine=False, num_groups=NUM_GROUPS if kind == "group" else None)
+def numpy_fn(spec):
+    """The float64 numpy core (lnorm_core.manual.manual_forward) for the spec: a function of a CPU tensor."""
     return lambda x: manual_forward(spec, x.numpy())  # float32 -> float64 inside the core, timed with it
 
 
@@ -128,19 +103,16 @@ def _fresh(fn):
     return types.FunctionType(fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
-def impl_fn(kind, impl, shape, num_groups=NUM_GROUPS):
-    """The function of x to time for `impl` (compiled: compiles lazily, on its first call).
-
-    num_groups: GroupNorm's groups for native; the other implementations use NUM_GROUPS.
-    """
+def impl_fn(spec, impl, shape):
+    """The function of x to time for `impl` on input of `shape` (compiled: compiles lazily, on its first call)."""
     if impl == "native":
-        return native_fn(kind, num_groups)
+        return native_fn(spec)
     if impl == "manual":
-        return manual_fn(kind)
+        return manual_fn(spec, shape)
     if impl == "manual_var_mean":
-        return manual_var_mean_fn(kind)
+        return manual_var_mean_fn(spec, shape)
     if impl == "numpy":
-        return numpy_fn(kind, shape)
+        return numpy_fn(spec)
     if impl == "compiled":
-        return torch.compile(_fresh(manual_fn(kind)), dynamic=False)
+        return torch.compile(_fresh(manual_fn(spec, shape)), dynamic=False)
     raise InputError(f"unknown impl {impl!r}")

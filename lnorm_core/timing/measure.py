@@ -18,12 +18,12 @@ import numpy as np
 import torch
 import torch.utils.benchmark as benchmark
 
-from .. import published
 from ..errors import MAX_TIMING_ELEMENTS, MAX_TIMING_SECONDS, InputError
-from ..spec import KIND_TABLE, KINDS, NormSpec
+from ..spec import KINDS
+from .bandwidth import bytes_moved
 from .devices import DEVICE_DTYPES, DEVICE_TYPES, DTYPES, available_devices, device_info, itemsize
-from .impls import DEFAULT_IMPLS, EPS, IMPLS, impl_fn
-from .sizes import NUM_GROUPS, check_max_elements, check_sizes, shape_for, sweep_sizes
+from .impls import DEFAULT_IMPLS, IMPLS, impl_fn
+from .sizes import check_max_elements, check_sizes, shape_for, spec_for, sweep_sizes
 
 DEFAULT_MIN_RUN_TIME = 0.2  # seconds per measurement (blocked_autorange's own default)
 QUICK_MIN_RUN_TIME = 0.05
@@ -64,26 +64,20 @@ def summarize(repeat_medians, block_times):
     return median, (spread if math.isfinite(spread) else 0.0)
 
 
-def bytes_moved(numel, nbytes_per_element, impl):
-    """The bytes an ideal kernel must move, for the effective bandwidth.
-
-    A normalization (out of place) and a copy read x once and write y once:
-    lnorm_core.published.bytes_moved(numel, itemsize, "forward") = 2 * numel * itemsize, the
-    same count as every published GPU figure. The small traffic of the statistics and of any
-    parameters is left out, and implementations that make more passes (manual: x - mean and
-    its square are written and read again) are still charged the ideal bytes, so extra passes
-    show up as a lower effective GB/s. "numpy" is charged the float32 bytes of its input as
-    well. A host-to-device copy moves numel * itemsize across the bus once.
-    """
-    if impl == "h2d":
-        return numel * nbytes_per_element
-    return published.bytes_moved(numel, nbytes_per_element, "forward")
-
-
 def _row(device, kind, impl, shape, dtype, median_s, spread, compile_s=None, **extra):
-    """One result row, JSON-ready (extra: repeats_s, note)."""
+    """One result row, JSON-ready (extra: repeats_s, note).
+
+    gbps: the bytes an ideal kernel must move over the median time. A normalization and a copy
+    read x once and write y once, bytes_moved(numel, itemsize, "forward"), the count of every
+    published GPU figure too; an implementation that makes more passes (manual: x - mean and its
+    square are written and read again) is still charged those bytes, so extra passes show up as
+    a lower GB/s, and "numpy" is charged the float32 bytes of its input. A host-to-device copy
+    moves x across the bus once.
+    """
     numel = math.prod(shape)
-    gbps = bytes_moved(numel, itemsize(dtype), impl) / median_s / 1e9
+    size = itemsize(dtype)
+    moved = numel * size if impl == "h2d" else bytes_moved(numel, size, "forward")
+    gbps = moved / median_s / 1e9
     return {"device": device, "kind": kind, "impl": impl, "shape": list(shape), "dtype": dtype,
             "median_s": median_s, "spread": spread, "gbps": gbps, "numel": numel,
             "compile_s": compile_s, **extra}
@@ -132,9 +126,9 @@ def _plan(kinds, impls, devices, dtypes, sizes):
 class _Entry:
     """One plan entry while its repeats run: what to call, on what, and the timings so far."""
 
-    def __init__(self, device, dtype, kind, impl, shape, num_groups=NUM_GROUPS):
+    def __init__(self, device, dtype, kind, impl, shape, spec=None):
         self.device, self.dtype, self.kind, self.impl = device, dtype, kind, impl
-        self.shape, self.num_groups = tuple(shape), num_groups
+        self.shape, self.spec = tuple(shape), spec  # spec: what a norm computes (None for a copy)
         self.fn = self.x = None
         self.extra = {}  # compile_s, or the h2d copy's note
         self.medians, self.blocks = [], []
@@ -154,7 +148,7 @@ class _Entry:
             self.fn, self.x = torch.empty_like(x_flat).copy_, x_flat
             return
         self.x = x_flat.view(self.shape)
-        self.fn = impl_fn(self.kind, self.impl, self.shape, self.num_groups)
+        self.fn = impl_fn(self.spec, self.impl, self.shape)
         # warm-up: the first call allocates and loads kernels; for compiled it traces, generates and
         # compiles the kernel too, and that first call's wall time is compile_s, never part of median_s
         start = time.perf_counter()
@@ -173,8 +167,8 @@ class _Entry:
         median, spread = summarize(self.medians, self.blocks)
         extra = dict(self.extra)
         compile_s = extra.pop("compile_s", None)
-        if self.kind == "group" and self.num_groups != NUM_GROUPS:
-            extra["num_groups"] = self.num_groups  # the harness's sweeps use NUM_GROUPS and do not say so
+        if self.spec is not None and self.spec.num_groups:
+            extra["num_groups"] = self.spec.num_groups  # GroupNorm's groups: a model's own, or the sweep's NUM_GROUPS
         return _row(self.device, self.kind, self.impl, self.shape, self.dtype, median, spread,
                     compile_s=compile_s, repeats_s=list(self.medians), **extra)
 
@@ -237,8 +231,12 @@ def run_timing(kinds=KINDS, impls=DEFAULT_IMPLS, devices=None, dtypes=None, size
 
     groups = {}  # (device, dtype, numel) -> its entries, in plan order: they share one input
     for device, dtype, numel, kind, impl in _plan(kinds, impls, devices, dtypes, sizes):
-        shape = (numel,) if kind == "copy" else shape_for(kind, numel)
-        groups.setdefault((device, dtype, numel), []).append(_Entry(device, dtype, kind, impl, shape))
+        if kind == "copy":
+            entry = _Entry(device, dtype, kind, impl, (numel,))
+        else:
+            shape = shape_for(kind, numel)
+            entry = _Entry(device, dtype, kind, impl, shape, spec_for(kind, shape))
+        groups.setdefault((device, dtype, numel), []).append(entry)
     broken = {(d, "numpy"): "the numpy core runs on the CPU only" for d in devices if "numpy" in impls and d != "cpu"}
     settings = {"sizes": list(sizes), "min_run_time": min_run_time, "repeats": int(repeats),
                 "time_budget_s": time_budget_s}
@@ -255,7 +253,7 @@ def time_layers(layers, *, max_elements=MAX_TIMING_ELEMENTS, min_run_time=QUICK_
     instance and group take (N, C, *). Each shape is checked as torch would check it, and holds
     at most max_elements elements (at most MAX_TIMING_ELEMENTS). float32, as every CPU timing.
     Rows are those of run_timing (impl "native", and "copy" for a flat tensor of the same size);
-    a group row whose num_groups is not NUM_GROUPS says its num_groups.
+    a group row says its num_groups, as every group row does.
     """
     max_elements = check_max_elements(max_elements)
     if isinstance(layers, (str, bytes)) or not layers:
@@ -265,24 +263,21 @@ def time_layers(layers, *, max_elements=MAX_TIMING_ELEMENTS, min_run_time=QUICK_
         if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
             raise InputError(f"a layer is (kind, shape) or (kind, shape, num_groups), got {layer!r}")
         kind, shape = layer[0], layer[1]
-        num_groups = layer[2] if len(layer) == 3 else NUM_GROUPS
         if kind not in KINDS:
             raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
         shape = _check_shape(shape, max_elements)
-        if KIND_TABLE[kind].trailing:
-            NormSpec(kind=kind, normalized_shape=shape[-1:], eps=EPS).check(shape)
-        else:
-            NormSpec(kind=kind, eps=EPS, num_groups=num_groups if kind == "group" else None).check(shape)
+        spec = spec_for(kind, shape, *layer[2:])
+        spec.check(shape)  # torch's own refusal, word for word
         numel = math.prod(shape)
         key = ("cpu", "float32", numel)
         if key not in groups:
             groups[key] = [_Entry("cpu", "float32", "copy", "copy", (numel,))]
-        groups[key].append(_Entry("cpu", "float32", kind, "native", shape, num_groups))
+        groups[key].append(_Entry("cpu", "float32", kind, "native", shape, spec))
     min_run_time = _check_seconds(min_run_time, "min_run_time", 0.0, MAX_MIN_RUN_TIME)
     time_budget_s = _check_seconds(time_budget_s, "time_budget_s", 0.0, MAX_TIMING_SECONDS)
     repeats = _check_repeats(repeats)
-    settings = {"layers": [[e.kind, list(e.shape)] + ([e.num_groups] if e.kind == "group" else [])
-                           for entries in groups.values() for e in entries if e.kind != "copy"],
+    settings = {"layers": [[e.kind, list(e.shape)] + ([e.spec.num_groups] if e.spec.num_groups else [])
+                           for entries in groups.values() for e in entries if e.spec is not None],
                 "min_run_time": min_run_time, "repeats": repeats, "time_budget_s": time_budget_s}
     with RUN_LOCK:
         return _run(dict(sorted(groups.items())), ("cpu",), {}, settings, progress)

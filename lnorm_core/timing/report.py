@@ -9,16 +9,13 @@ import math
 
 from ..errors import InputError
 from ..spec import KINDS
+from .bandwidth import is_real
 from .devices import DEVICE_TYPES, DTYPES
 from .impls import IMPLS
 
 MAX_REPORT_BYTES = 5_000_000  # load_report: the largest JSON text accepted
 MAX_REPORT_ROWS = 10_000
 MAX_REPORT_REPEATS = 100  # repeats_s of one row: run_timing takes at most 9; a report from elsewhere may take more
-
-
-def _is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _is_count(v):
@@ -42,8 +39,8 @@ def load_report(text_or_bytes):
              "ceiling_fraction": number >= 0 or null (optional),
              "repeats_s": [1 to MAX_REPORT_REPEATS numbers > 0] (optional: each repeat's
                           median; median_s is their median, so it lies within them),
-             "num_groups": a whole number dividing shape[1] (optional, group rows of
-                           time_layers; the sweeps use NUM_GROUPS), ...}, ...]}
+             "num_groups": a whole number dividing shape[1] (optional, group rows: GroupNorm's
+                           groups; a report without it was timed with NUM_GROUPS), ...}, ...]}
     Text over MAX_REPORT_BYTES is refused before parsing. Rows are counted from 0,
     as in results[i]. Returns the parsed dict.
     """
@@ -77,7 +74,7 @@ def load_report(text_or_bytes):
             raise InputError(f"device.{key} must be a string")
     for key in ("ceiling_gbps", "datasheet_gbps"):
         v = report.get(key)
-        if v is not None and not (_is_number(v) and v >= 0):
+        if v is not None and not (is_real(v) and v >= 0):
             raise InputError(f"{key} must be a number >= 0 or null, got {v!r}")
     if not isinstance(report.get("truncated", False), bool):
         raise InputError("truncated must be true or false")
@@ -106,16 +103,16 @@ def _check_row(i, row):
     shape = row["shape"]
     if not (isinstance(shape, list) and 1 <= len(shape) <= 8 and all(_is_count(d) for d in shape)):
         raise InputError(f"{where}: shape must be a list of 1 to 8 positive whole numbers, got {shape!r}")
-    if not (_is_number(row["median_s"]) and row["median_s"] > 0):
+    if not (is_real(row["median_s"]) and row["median_s"] > 0):
         raise InputError(f"{where}: median_s must be a positive number, got {row['median_s']!r}")
     for key in ("gbps", "spread"):
-        if not (_is_number(row[key]) and row[key] >= 0):
+        if not (is_real(row[key]) and row[key] >= 0):
             raise InputError(f"{where}: {key} must be a number >= 0, got {row[key]!r}")
     if not (_is_count(row["numel"]) and row["numel"] == math.prod(shape)):
         raise InputError(f"{where}: numel must be the product of shape {shape}, got {row['numel']!r}")
     for key in ("compile_s", "ceiling_fraction"):
         v = row.get(key)
-        if v is not None and not (_is_number(v) and v >= 0):
+        if v is not None and not (is_real(v) and v >= 0):
             raise InputError(f"{where}: {key} must be a number >= 0 or null, got {v!r}")
     groups = row.get("num_groups")
     if groups is not None and not (row["kind"] == "group" and _is_count(groups) and len(shape) >= 2
@@ -125,7 +122,7 @@ def _check_row(i, row):
     repeats = row.get("repeats_s")
     if repeats is not None:
         if not (isinstance(repeats, list) and 1 <= len(repeats) <= MAX_REPORT_REPEATS
-                and all(_is_number(t) and t > 0 for t in repeats)):
+                and all(is_real(t) and t > 0 for t in repeats)):
             raise InputError(f"{where}: repeats_s must be a list of 1 to {MAX_REPORT_REPEATS} positive numbers, "
                              f"got {str(repeats)[:80]}")
         low, high = min(repeats), max(repeats)

@@ -1,13 +1,14 @@
-"""The sizes a run times (powers of two, bounded) and the tensor shape each kind is timed on."""
+"""What a run times: the sizes (powers of two, bounded), and the shape and NormSpec of each kind."""
 
 import numpy as np
 
 from ..errors import MAX_TIMING_ELEMENTS, InputError
-from ..spec import KIND_TABLE, KINDS
+from ..spec import KIND_TABLE, KINDS, NormSpec
 
 HIDDEN = 1024  # layer, rms: rows of 1024 features, (rows, 1024)
 CHANNELS = 64  # batch, instance, group: (N, 64, H, W)
 NUM_GROUPS = 8  # group: 8 groups of 64 / 8 = 8 channels each
+EPS = 1e-5  # torch.nn's default eps, passed explicitly to every kind (rms_norm's None would differ)
 MIN_TIMING_ELEMENTS = 2**8  # the smallest size: (N, C, H, W) = (2, 64, 1, 2) still has 2 spatial elements
 
 SWEEP_MIN_ELEMENTS = 2**12  # a full sweep: 2**12, 2**14, ..., 2**24 (16 KiB to 64 MiB in float32)
@@ -98,3 +99,16 @@ def shape_for(kind, numel):
     hw = per_channel // n
     h = 1 << ((hw.bit_length() - 1) // 2)  # (N*H*W) -> H the smaller half of the powers of two
     return (n, CHANNELS, h, hw // h)
+
+
+def spec_for(kind, shape, num_groups=NUM_GROUPS):
+    """The NormSpec every implementation computes for `kind` on `shape`: eps EPS, no affine parameters.
+
+    layer and rms normalize the last dim; batch and instance use the input's own statistics
+    (training); group has num_groups groups (the sweeps use NUM_GROUPS; time_layers a model's own).
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if KIND_TABLE[kind].trailing:
+        return NormSpec(kind=kind, normalized_shape=tuple(shape[-1:]), eps=EPS, elementwise_affine=False)
+    return NormSpec(kind=kind, eps=EPS, affine=False, num_groups=num_groups if kind == "group" else None)

@@ -23,7 +23,7 @@ import lnorm_core as lc
 from lnorm_app import figures as F
 from lnorm_app.config import Config, divisors, valid_suffixes
 from lnorm_app.figures.common import SEQUENTIAL, _heatmap_panels, _panel_axes
-from lnorm_app.models import timing as tv
+from lnorm_app.models import timing_reports as reports
 from lnorm_app.models.explorer import explore
 from page_links import MAX_PASTE, shapes
 
@@ -193,16 +193,16 @@ def timing_lines(draw):
     for i in range(draw(st.integers(0, 6))):
         sizes = tuple(sorted(set(draw(st.lists(st.integers(1, 2**24), min_size=1, max_size=12)))))
         n = len(sizes)
-        series.append(tv.Series(f"source {i % 2}", draw(st.sampled_from(["cpu", "cuda", "xpu"])), "layer",
-                                draw(st.sampled_from(["native", "manual", "copy", "other"])), "float32", "gbps",
-                                sizes, tuple(draw(value) for _ in range(n)), tuple(f"({s},)" for s in sizes),
-                                tuple(draw(value) for _ in range(n))))
-        ceilings.append(tv.Ceiling(f"source {i}", "cpu", "a cpu", draw(st.floats(1e-3, 1e4)),
-                                   draw(st.one_of(st.none(), st.floats(1, 1e4)))))
+        series.append(reports.Series(f"source {i % 2}", draw(st.sampled_from(["cpu", "cuda", "xpu"])), "layer",
+                                     draw(st.sampled_from(["native", "manual", "copy", "other"])), "float32", "gbps",
+                                     sizes, tuple(draw(value) for _ in range(n)), tuple(f"({s},)" for s in sizes),
+                                     tuple(draw(value) for _ in range(n))))
+        ceilings.append(reports.Ceiling(f"source {i}", "cpu", "a cpu", draw(st.floats(1e-3, 1e4)),
+                                        draw(st.one_of(st.none(), st.floats(1, 1e4)))))
         ratio = tuple(draw(st.floats(0, 1e6)) for _ in range(n))
-        ups.append(tv.Speedup(f"gpu {i}", "cpu", "cuda", "layer", "native", "float32", sizes,
-                              tuple(1.0 for _ in range(n)), ratio, ratio,
-                              draw(st.one_of(st.none(), st.sampled_from(sizes)))))
+        ups.append(reports.Speedup(f"gpu {i}", "cpu", "cuda", "layer", "native", "float32", sizes,
+                                   tuple(1.0 for _ in range(n)), ratio, ratio,
+                                   draw(st.one_of(st.none(), st.sampled_from(sizes)))))
     return series, ceilings, ups
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from apptest import open_page
 
-from lnorm_app.models import timing as tv
-from lnorm_app.models import timing_run as tr
+from lnorm_app.models import timing_reports as reports
+from lnorm_app.models import timing_run
 from lnorm_core import timing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_default_view_shows_the_shipped_recording_and_says_there_is_no_gpu():
     at = _app()
     assert not at.exception and not _errors(at)
     assert at.title[0].value == "Timing"
-    shipped = tv.shipped_sources()
+    shipped = reports.shipped_sources()
     traces = _traces(at)
     assert any(t.get("source") == "recorded" and t.get("impl") == "native" for t in traces)
     captions = "\n".join(c.value for c in at.caption)
@@ -111,10 +111,10 @@ def test_default_view_shows_the_shipped_recording_and_says_there_is_no_gpu():
     assert kinds == {"layer", "rms", "batch", "instance", "group"}
     assert len(at.metric) == len(ALL_LAYERS) + 1 and all("GB/s" in m.value for m in at.metric)
     assert [m.label.split(" (")[0] for m in at.metric[:5]] == ALL_LAYERS
-    if "cuda" not in timing.available_devices() and not tv.has_accelerator(shipped):
+    if "cuda" not in timing.available_devices() and not reports.has_accelerator(shipped):
         info = "\n".join(i.value for i in at.info)
         assert "No GPU on this server" in info and "GPU, published" in info
-        assert tv.GPU_COMMAND in info
+        assert reports.GPU_COMMAND in info
     assert RUN_KEY not in at.session_state  # nothing is run on page load
     assert at.button(key="run").label == "Run"
 
@@ -134,13 +134,13 @@ def test_a_quick_run_appears_below_the_run_button_with_its_verdict_and_stays_acr
     report = at.session_state[RUN_KEY]
     got = {(r["kind"], r["impl"], r["numel"]) for r in report["results"]}
     assert got == {(k, i, n) for n in (256, 1024) for k, i in (("layer", "native"), ("copy", "copy"))}
-    assert all(len(r["repeats_s"]) == tr.PAGE_REPEATS for r in report["results"])
+    assert all(len(r["repeats_s"]) == timing_run.PAGE_REPEATS for r in report["results"])
     order = _in_order(at.main)
     run_button = order.index(("button", "Run"))
     assert order.index(("subheader", "Your run")) > run_button  # where the person is looking
     verdict = [a.value for a in list(at.success) + list(at.warning) if "Steady" in a.value or "noisy" in a.value]
     assert len(verdict) == 1
-    assert any(f"at the {tr.threads()} threads torch uses here" in c.value and "4 measurements" in c.value
+    assert any(f"at the {timing_run.threads()} threads torch uses here" in c.value and "4 measurements" in c.value
                for c in at.caption)
     table = at.dataframe[-1].value  # the rows of the run, under its chart
     assert sorted(zip(table["layer"], table["impl"], table["elements"])) == sorted(
@@ -181,7 +181,7 @@ def test_a_run_waits_for_another_visitors_run():
     finally:
         release.join()
     assert not at.exception and not _errors(at)
-    assert RUN_KEY in at.session_state and not tr.busy()
+    assert RUN_KEY in at.session_state and not timing_run.busy()
 
 
 def test_a_run_of_another_layer_is_plotted_for_that_layer():
@@ -230,7 +230,7 @@ def test_the_gpu_view_names_every_gpu_and_source_and_keeps_lnorms_rows_apart():
     h100 = quotes[(quotes["layer"] == "LayerNorm") & (quotes["device"] == "H100 80GB HBM3")].iloc[0]
     assert h100["whose"].startswith("published") and h100["address"].startswith("https://github.com/")
     # the figure quoted is the file's own: torch.nn.LayerNorm forward, 4096 x 16384 fp32 on the H100
-    with open(ROOT / "data" / "gpu" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
+    with open(ROOT / "lnorm_core" / "timing" / "gpu_data" / "gpu_norm_measurements.csv", newline="", encoding="utf-8") as f:
         (row,) = [r for r in csv.DictReader(f) if r["norm"] == "layer_norm" and r["provider"] == "huggingface"
                   and r["gpu_name"] == H100 and r["mode"] == "forward" and r["input_shape"] == "4096x16384"]
     assert round(2 * 4096 * 16384 * 4 / (float(row["y_p50"]) / 1e3) / 1e9, 1) == h100["GB/s"]

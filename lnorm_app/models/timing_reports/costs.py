@@ -1,10 +1,6 @@
 """What would my model cost? Every layer that fits a shape, side by side: bytes, CPU time, GPU times, the floor.
 
-Over 400 lines on purpose: the presets, and the three kinds of figure (measured, interpolated,
-bound) with the reason each empty cell is empty, are one table's model.
-
-    from lnorm_app.models import costs
-    c = costs.costs((1, 4096, 4096), "bfloat16", layouts=("features last",), recorded=tv.shipped_sources())
+    c = costs((1, 4096, 4096), "bfloat16", layouts=("features last",), recorded=shipped_sources())
     for row in c.rows:
         print(row.device, row.kernel, [(cell.time_s, cell.method) for cell in row.cells])
 
@@ -13,7 +9,7 @@ Each number says how it was obtained (Cell.method), and they are never blended:
                  size, a row of lnorm's CPU recording at this size, or a run of this very shape
                  on this server ("measured now");
   interpolated   read off a log-log line between the two nearest measured sizes of one curve
-                 (lnorm_core.published.interpolate_loglog); never beyond the measured sizes;
+                 (lnorm_core.timing.interpolate_loglog); never beyond the measured sizes;
   bound          bytes moved / the GPU's datasheet bandwidth: no kernel on that GPU is faster.
 Where none applies (the size outside what was measured, a layer nobody published, a pass the
 CPU recording did not time) the cell has no time and its note says why.
@@ -22,61 +18,17 @@ model's element count, and the note names the tensors it was measured on.
 """
 
 import math
-import re
 from dataclasses import dataclass
 
-from lnorm_core import CLASS_NAMES, InputError, NormSpec, published, timing
+from lnorm_core import CLASS_NAMES, InputError, timing
 
-from . import timing_gpu
-from .timing import time_text
-from .timing_run import MEASURE_MAX_ELEMENTS
+from .presets import LAYOUTS, CostLayer, layers_for
+from .published import CLASS_WORDS, gpus, kernel_label, published_rows
+from .sources import rows_by_size
+from .words import count_text, shape_text, short_device, time_text
 
-LAYOUTS = ("features last", "channels")
-LAYOUT_WORDS = {"features last": "LayerNorm, RMSNorm",
-                "channels": "BatchNorm, InstanceNorm, GroupNorm"}
-LAYOUT_OF = {words: layout for layout, words in LAYOUT_WORDS.items()}
-DTYPES = ("float32", "bfloat16")
-MODES = ("forward", "backward", "full")
+COST_DTYPES = ("float32", "bfloat16")  # the GPU rows' dtypes a person picks; the CPU is timed in float32
 MODE_WORDS = {"forward": "forward", "backward": "backward", "full": "forward + backward"}
-MAX_COST_DIMS = 6
-MAX_COST_ELEMENTS = 2**40  # only bytes and times are computed for a typed shape: nothing this size is allocated
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A model's normalization tensor: its shape, the dtype it usually runs in, and which layers fit it."""
-
-    shape: tuple
-    dtype: str
-    layouts: tuple
-    num_groups: int | None = None
-    note: str = ""
-    kind: str | None = None  # the model's own layer: listed first
-
-
-PRESETS = {
-    "Llama-style RMSNorm(4096), (batch, seq) = (1, 4096)": Preset(
-        (1, 4096, 4096), "bfloat16", ("features last",),
-        note="a decoder layer's norm over hidden size 4096, one 4096-token sequence, in bf16", kind="rms"),
-    "ViT-B LayerNorm(768), batch 64 × 197 tokens": Preset(
-        (64, 197, 768), "float32", ("features last",), note="ViT-B/16 at 224 px: 196 patches and a class token",
-        kind="layer"),
-    "ResNet-50 stage BatchNorm2d(256), (32, 256, 56, 56)": Preset(
-        (32, 256, 56, 56), "float32", ("channels",), note="the first stage's 256-channel output at batch 32",
-        kind="batch"),
-    "Stable Diffusion UNet GroupNorm(32, 320), (2, 320, 64, 64)": Preset(
-        (2, 320, 64, 64), "float32", ("channels",), num_groups=32,
-        note="the UNet's first block at 512 px (64 × 64 latents), batch 2 for classifier-free guidance", kind="group"),
-}
-
-
-@dataclass(frozen=True)
-class CostLayer:
-    """One layer that fits the shape: its kind, how torch.nn names it, and its GroupNorm groups."""
-
-    kind: str
-    label: str
-    num_groups: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,70 +76,6 @@ class Costs:
     notes: tuple
 
 
-# ---- the shape and its layers ----------------------------------------------------------------
-
-
-def parse_cost_shape(text):
-    """A shape typed as '1, 4096, 4096' (or with x, spaces, brackets): 2 to 6 positive whole numbers.
-
-    Only bytes and times are computed from it, so it may be far larger than what the other
-    pages allocate (up to MAX_COST_ELEMENTS elements).
-    """
-    body = str(text).strip().strip("()[]").strip()
-    parts = [p for p in re.split(r"[,x×\s]+", body) if p]
-    if not parts:
-        raise InputError("give a shape, e.g. 1, 4096, 4096")
-    if len(parts) < 2 or len(parts) > MAX_COST_DIMS:
-        raise InputError(f"a shape here has 2 to {MAX_COST_DIMS} dims, got {len(parts)}")
-    dims = []
-    for p in parts:
-        if not re.fullmatch(r"[0-9]{1,12}", p) or int(p) < 1:
-            raise InputError(f"{p!r} is not a positive whole number")
-        dims.append(int(p))
-    if math.prod(dims) > MAX_COST_ELEMENTS:
-        raise InputError(f"{tuple(dims)} holds {math.prod(dims):,} elements; the limit here is 2^40")
-    return tuple(dims)
-
-
-def default_groups(channels):
-    """GroupNorm's groups for C channels: 32 where it divides C (the usual choice), else the largest divisor below 32."""
-    return max(g for g in range(1, min(32, channels) + 1) if channels % g == 0)
-
-
-def layers_for(shape, layouts, num_groups=None, first=None):
-    """(layers that fit, notes): the CostLayers for `shape` under the layouts chosen, each one torch accepts.
-
-    "features last": LayerNorm(D) and RMSNorm(D) over the last dim. "channels" (3 to 5 dims,
-    (N, C, ...)): BatchNorm{1,2,3}d(C), InstanceNorm{1,2,3}d(C), GroupNorm(G, C) with G =
-    num_groups or default_groups(C). A layer torch would refuse for this shape is left out, and
-    a note gives torch's reason. first: a kind to list first (the model's own layer).
-    """
-    layers, notes = [], []
-    for layout in layouts:
-        if layout not in LAYOUTS:
-            raise InputError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    if "features last" in layouts:
-        d = shape[-1]
-        layers += [CostLayer("layer", f"LayerNorm({d})"), CostLayer("rms", f"RMSNorm({d})")]
-    if "channels" in layouts:
-        if not 3 <= len(shape) <= 5:
-            notes.append(f"BatchNorm, InstanceNorm and GroupNorm take (N, C, L), (N, C, H, W) or (N, C, D, H, W); "
-                         f"{shape} has {len(shape)} dims.")
-        else:
-            c, k = shape[1], len(shape) - 2
-            g = num_groups or default_groups(c)
-            for layer in (CostLayer("batch", f"BatchNorm{k}d({c})"), CostLayer("instance", f"InstanceNorm{k}d({c})"),
-                          CostLayer("group", f"GroupNorm({g}, {c})", g)):
-                try:
-                    NormSpec(kind=layer.kind, num_groups=layer.num_groups).check(shape)
-                except InputError as e:
-                    notes.append(f"{layer.label} is left out: torch refuses {shape}: {e}")
-                    continue
-                layers.append(layer)
-    layers.sort(key=lambda layer: layer.kind != first)  # stable: the rest keep their order
-    return tuple(layers), tuple(notes)
-
-
 # ---- the cells ---------------------------------------------------------------------------------
 
 
@@ -222,18 +110,16 @@ def _report_cells(layers, by_kind, numel, what):
         if not rows:
             cells.append(Cell(None, None, f"{CLASS_NAMES.get(layer.kind, layer.kind)} is not in {what}", "not measured"))
             continue
-        est = published.interpolate_loglog({n: r["median_s"] for n, r in rows.items()}, numel)
-        cells.append(_cell(est, {n: "x".join(map(str, r["shape"])) for n, r in rows.items()}))
+        est = timing.interpolate_loglog({n: r["median_s"] for n, r in rows.items()}, numel)
+        cells.append(_cell(est, {n: shape_text(r["shape"]) for n, r in rows.items()}))
     return tuple(cells)
 
 
 def _by_kind(report, device, dtype, impl="native"):
     """{kind: {numel: row}} of a report's rows on one device in one dtype (copies under 'copy')."""
-    out = {}
-    for r in report["results"]:
-        if r["device"] == device and r["dtype"] == dtype and r["impl"] in (impl, "copy"):
-            out.setdefault(r["kind"], {}).setdefault(r["numel"], r)
-    return out
+    groups = rows_by_size(report, lambda r: r["device"] == device and r["dtype"] == dtype
+                          and r["impl"] in (impl, "copy"))
+    return {kind: rows for (_, kind, _, _), rows in groups.items()}
 
 
 def _cpu_rows(layers, numel, mode, recorded, measured_now):
@@ -263,7 +149,7 @@ def _cpu_rows(layers, numel, mode, recorded, measured_now):
         cells, found = [], False
         for layer in layers:
             r = next((r for r in rows if r["kind"] == layer.kind and r["numel"] == numel
-                      and (layer.kind != "group" or r.get("num_groups", timing.NUM_GROUPS) == layer.num_groups)), None)
+                      and r.get("num_groups") == layer.num_groups), None)
             found |= r is not None
             cells.append(Cell(None, None, "not in the run made here", "not in the run") if r is None else
                          Cell(r["median_s"], "measured", f"measured now on this shape, the median of "
@@ -285,10 +171,10 @@ def _published_rows(layers, numel, dtype, mode, rows):
     """{gpu: [CostRow]}: one row per (GPU, kernel, source) that published any of the layers' kinds."""
     grouped = {}  # (gpu, class, kernel, source) -> {kind: Series}
     for layer in layers:
-        for s in published.find_series(rows, kind=layer.kind, dtype=dtype, mode=mode):
+        for s in timing.find_series(rows, kind=layer.kind, dtype=dtype, mode=mode):
             k = s.key
-            grouped.setdefault((k.gpu, k.impl_class, timing_gpu.kernel_label(k), k.source), {})[layer.kind] = s
-    order = {c: i for i, c in enumerate(published.IMPL_CLASSES)}
+            grouped.setdefault((k.gpu, k.impl_class, kernel_label(k), k.source), {})[layer.kind] = s
+    order = {c: i for i, c in enumerate(timing.IMPL_CLASSES)}
     out = {}
     for (gpu, cls, kernel, source), by_kind in sorted(grouped.items(), key=lambda kv: (order[kv[0][1]], kv[0][2])):
         cells = []
@@ -300,14 +186,14 @@ def _published_rows(layers, numel, dtype, mode, rows):
                 continue
             shapes = {}
             for m in s.points:
-                shapes.setdefault(m.numel, "x".join(map(str, m.input_shape)))
-            cell = _cell(published.interpolate_time(s, numel), shapes)
+                shapes.setdefault(m.numel, shape_text(m.input_shape))
+            cell = _cell(timing.interpolate_time(s, numel), shapes)
             if s.points[0].latency_bound and cell.time_s is not None:
                 cell = Cell(cell.time_s, cell.method, cell.note + " (the source calls these sizes latency-bound)")
             cells.append(cell)
         p0 = next(iter(by_kind.values())).points[0]
         said = {"pytorch": "torch", "compiled": "torch.compile", "fast kernel": "\0"}[cls]  # already in the name?
-        label = kernel if said in kernel.lower() else f"{kernel} ({timing_gpu.CLASS_WORDS[cls]})"
+        label = kernel if said in kernel.lower() else f"{kernel} ({CLASS_WORDS[cls]})"
         out.setdefault(gpu, []).append(CostRow("gpu", gpu, label, cls, source, p0.source_url, p0.license,
                                                tuple(cells)))
     return out
@@ -342,13 +228,13 @@ def costs(shape, dtype="float32", mode="forward", layouts=LAYOUTS, num_groups=No
     these shapes on this server; uploaded: Sources of uploaded reports (their GPU rows are read);
     rows: the published measurements (None: the shipped file); first: the kind listed first.
     """
-    if dtype not in DTYPES:
-        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if mode not in MODES:
-        raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    rows = timing_gpu.published_rows() if rows is None else rows
+    if dtype not in COST_DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(COST_DTYPES)}, got {dtype!r}")
+    if mode not in timing.MODES:
+        raise InputError(f"mode must be one of {', '.join(timing.MODES)}, got {mode!r}")
+    rows = published_rows() if rows is None else rows
     numel = math.prod(shape)
-    moved = published.bytes_moved(numel, timing.itemsize(dtype), mode)
+    moved = timing.bytes_moved(numel, timing.itemsize(dtype), mode)
     layers, notes = layers_for(shape, layouts, num_groups, first)
     notes = list(notes)
     if not layers:
@@ -358,19 +244,19 @@ def costs(shape, dtype="float32", mode="forward", layouts=LAYOUTS, num_groups=No
     by_gpu = _published_rows(layers, numel, dtype, mode, rows)
     for gpu, extra in _uploaded_rows(layers, numel, dtype, uploaded).items():
         by_gpu.setdefault(gpu, []).extend(extra)
-    peaks = dict(timing_gpu.gpus(rows))
+    peaks = dict(gpus(rows))
     for src in uploaded:
         for info in src.report.get("devices") or [src.report["device"]]:
             if info.get("type") == "cuda" and info.get("datasheet_gbps"):
                 peaks.setdefault(info["name"], info["datasheet_gbps"])
     for gpu, peak in peaks.items():
-        floor = published.roofline_time(moved, peak)
+        floor = timing.roofline_time(moved, peak)
         out.append(CostRow("bound", gpu, f"lower bound: bytes ÷ {peak:g} GB/s (datasheet)", "bound", "the datasheet",
                            None, None, tuple(Cell(floor, "bound", f"{moved:,} bytes ÷ {peak:g} GB/s: no kernel on "
                                                                   "this GPU is faster") for _ in layers)))
         out.extend(by_gpu.get(gpu, []))
     unpublished = [CLASS_NAMES[k] for k in dict.fromkeys(layer.kind for layer in layers)
-                   if not published.find_series(rows, kind=k)]
+                   if not timing.find_series(rows, kind=k)]
     if unpublished:
         notes.append(f"Nobody in the published files timed {' or '.join(unpublished)} on a GPU: for "
                      f"{'it' if len(unpublished) == 1 else 'them'} the GPU rows give only the lower bound.")
@@ -380,26 +266,10 @@ def costs(shape, dtype="float32", mode="forward", layouts=LAYOUTS, num_groups=No
     return Costs(tuple(shape), dtype, mode, numel, moved, layers, tuple(out), tuple(notes))
 
 
-def bytes_text(n):
-    """Bytes as the page writes them: '64 MiB', '1.5 GiB', '512 KiB'."""
-    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n} bytes"
-
-
 def passes_text(mode):
     """How many times an ideal kernel moves the tensor in a pass: '2' (read x, write y) for forward."""
     return {"forward": "2 (read x, write y)", "backward": "3 (read x and dy, write dx)",
             "full": "5 (forward, then backward)"}[mode]
-
-
-def count_text(n):
-    """A large count in a few characters: '4.19M', '67.1M', '2.2G', '4,096'."""
-    for scale, unit in ((1e9, "G"), (1e6, "M")):
-        if n >= scale:
-            return f"{n / scale:.3g}{unit}"
-    return f"{n:,}"
 
 
 def cell_text(cell):
@@ -411,25 +281,8 @@ def cell_text(cell):
     return f"{time_text(cell.time_s)} ({cell.method})"
 
 
-def table(c):
+def costs_table(c):
     """The Costs as table rows: device, kernel, one column per layer (time and how), source and its address."""
-    return [{"device": timing_gpu.short_device(r.device), "kernel": r.kernel,
+    return [{"device": short_device(r.device), "kernel": r.kernel,
              **{layer.label: cell_text(cell) for layer, cell in zip(c.layers, r.cells)},
              "source": r.source, "address": r.source_url} for r in c.rows]
-
-
-def too_big_to_measure(c):
-    """Why these layers cannot be timed from the page (None where they can): the tensor is over the run limit."""
-    if c.numel <= MEASURE_MAX_ELEMENTS:
-        return None
-    return (f"{'×'.join(map(str, c.shape))} holds {c.numel:,} elements, more than a run from the page times "
-            f"({MEASURE_MAX_ELEMENTS:,}, 2^24): time a smaller batch here (past the caches a norm's time grows about "
-            "in proportion to its elements), or call lnorm_core.timing.time_layers in a notebook.")
-
-
-def measure_plan(c):
-    """The (kind, shape[, num_groups]) list timing.time_layers takes for these layers, or InputError over the limit."""
-    reason = too_big_to_measure(c)
-    if reason:
-        raise InputError(reason)
-    return [(layer.kind, c.shape) + ((layer.num_groups,) if layer.kind == "group" else ()) for layer in c.layers]

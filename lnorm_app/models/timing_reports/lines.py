@@ -1,42 +1,21 @@
-"""What the Timing page shows from lnorm's own timing reports: plot-ready series, the ceiling, GPU/CPU speedup.
+"""lnorm's own reports as plot-ready lines: time and GB/s against size, the copy ceiling, GPU against CPU.
 
-    from lnorm_app.models import timing as tv
-    sources = tv.shipped_sources() + [tv.upload_source(data, "gpu.json")]
-    lines = tv.series(sources, kinds=["layer", "rms"], dtype="float32", metric="median_s")
-    ups = tv.speedups(sources, kind="layer", dtype="float32")   # each with its crossover size
+    lines = series(sources, kinds=["layer", "rms"], dtype="float32", metric="median_s")
+    ups = speedups(sources, kind="layer", dtype="float32")   # each with its crossover size
 
-A report is what lnorm_core.timing.run_timing returns (or what its --json wrote),
-always validated by timing.load_report. A `Source` is one report with a short name
-("your run", "uploaded", "recorded") and a label saying its device, torch version,
-threads and date. Nothing here measures anything or knows about Streamlit: the
-numbers in a series are the report's own, grouped and sorted by size. Other people's
-GPU measurements are never mixed in here: they live in timing_gpu.
+Nothing here measures anything: the numbers in a line are the report's own, grouped and sorted by
+size. Other people's GPU measurements are never mixed in here (see published.py).
 """
 
-import functools
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from lnorm_core import CLASS_NAMES, InputError, timing
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "timing"  # recordings shipped with the app
+from .sources import ACCELERATORS, rows_by_size
+from .words import size_text
 
-SOURCE_RUN = "your run"
-SOURCE_UPLOAD = "uploaded"
-SOURCE_SHIPPED = "recorded"
 METRICS = ("median_s", "gbps", "ceiling_fraction")
-ACCELERATORS = ("cuda", "mps")
-GPU_COMMAND = "python -m lnorm_core.timing --json gpu.json"  # what to run on a CUDA machine, then upload
-
-
-@dataclass(frozen=True)
-class Source:
-    """One report to plot: name ("your run", "uploaded", "recorded"), label (device, torch, date), report."""
-
-    name: str
-    label: str
-    report: dict
 
 
 @dataclass(frozen=True)
@@ -96,101 +75,19 @@ class Speedup:
     crossover: int | None
 
 
-# ---- sources -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Headline:
+    """The largest size of one line: its size and shape, GB/s, the copy's GB/s there and the fraction."""
 
-
-def source_label(report):
-    """Who measured a report: 'NVIDIA H100 (cuda) and Xeon (cpu) · torch 2.13.0 · 2 CPU threads · 2026-11-21'."""
-    infos = report.get("devices") or [report["device"]]
-    names = " and ".join(f"{i.get('name', '?')} ({i.get('type', '?')})" for i in infos if isinstance(i, dict))
-    device = report["device"]
-    parts = [names or f"{device['name']} ({device['type']})", f"torch {device.get('torch_version', '?')}"]
-    if device.get("num_threads") is not None:
-        parts.append(f"{device['num_threads']} CPU threads")
-    if device.get("date"):
-        parts.append(str(device["date"])[:10])
-    return " · ".join(parts)
-
-
-def run_source(report):
-    """The page's own run as a Source."""
-    return Source(SOURCE_RUN, source_label(report), report)
-
-
-def upload_source(data, file_name="the upload"):
-    """An uploaded report (bytes) as a Source, or InputError naming the file and what is wrong."""
-    try:
-        report = timing.load_report(data)
-    except InputError as e:
-        raise InputError(f"{file_name} is not a timing report: {e}") from None
-    if not report["results"]:
-        raise InputError(f"{file_name} has no result rows to plot")
-    return Source(SOURCE_UPLOAD, source_label(report), report)
-
-
-@functools.lru_cache(maxsize=16)
-def _load_file(path, mtime_ns, size):
-    """A shipped report, read and validated once per version of the file (mtime and size in the key)."""
-    try:
-        return timing.load_report(Path(path).read_bytes())
-    except InputError as e:
-        raise InputError(f"the shipped recording {Path(path).name} is not a valid report: {e}") from None
-
-
-def shipped_sources(folder=SHIPPED_DIR):
-    """The recordings shipped under data/timing/ (every *.json, by name), validated by load_report.
-
-    One file is named "recorded"; several are "recorded 1", "recorded 2", ... The CPU recording was made
-    on an idle machine with `python -m lnorm_core.timing --quick --devices cpu
-    --sizes 4096,16384,65536,262144,1048576,4194304 --json data/timing/<name>.json`.
-    """
-    paths = sorted(Path(folder).glob("*.json"))
-    out = []
-    for i, path in enumerate(paths):
-        st = path.stat()
-        report = _load_file(str(path), st.st_mtime_ns, st.st_size)
-        name = SOURCE_SHIPPED if len(paths) == 1 else f"{SOURCE_SHIPPED} {i + 1}"
-        out.append(Source(name, source_label(report), report))
-    return out
-
-
-def has_accelerator(sources):
-    """Whether any source has a row timed on a GPU (cuda) or Apple GPU (mps)."""
-    return any(r["device"] in ACCELERATORS for s in sources for r in s.report["results"])
-
-
-# ---- series --------------------------------------------------------------------------------
-
-
-def size_text(n):
-    """A size as the page writes it: '4,096 (2^12)'."""
-    return f"{n:,} (2^{int(n).bit_length() - 1})" if n > 0 and n & (n - 1) == 0 else f"{n:,}"
-
-
-def time_text(t):
-    """A time as the page writes it: '812 ns', '12.3 µs', '4.56 ms', '1.23 s'."""
-    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if t >= scale:
-            return f"{t / scale:.3g} {unit}"
-    return f"{t / 1e-9:.3g} ns"
-
-
-def kinds_in(sources):
-    """The kinds measured in the sources, in timing.KINDS order."""
-    found = {r["kind"] for s in sources for r in s.report["results"]}
-    return [k for k in timing.KINDS if k in found]
-
-
-def impls_in(sources, kinds=None):
-    """The implementations measured in the sources (for `kinds`, where given), in timing.IMPLS order."""
-    found = {r["impl"] for s in sources for r in s.report["results"] if kinds is None or r["kind"] in kinds}
-    return [i for i in timing.IMPLS if i in found]
-
-
-def dtypes_in(sources):
-    """The dtypes measured in the sources, float32 first."""
-    found = {r["dtype"] for s in sources for r in s.report["results"]}
-    return [d for d in timing.DTYPES if d in found]
+    source: str
+    device: str
+    kind: str
+    impl: str
+    size: int
+    shape: str
+    gbps: float
+    copy_gbps: float | None
+    fraction: float | None
 
 
 def _as_kinds(kinds):
@@ -200,12 +97,6 @@ def _as_kinds(kinds):
         if k not in timing.KINDS:
             raise InputError(f"unknown kind {k!r}; choose among {', '.join(timing.KINDS)}")
     return kinds
-
-
-def _rows(source, kinds, dtype):
-    """The source's rows of `kinds` (and its copies: the ceiling) in `dtype`; host-to-device rows left out."""
-    return [r for r in source.report["results"]
-            if r["dtype"] == dtype and r["impl"] != "h2d" and (r["kind"] in kinds or r["impl"] == "copy")]
 
 
 def _repeat_range(row, metric):
@@ -224,27 +115,28 @@ def series(sources, kinds, dtype="float32", metric="median_s", impls=None):
     """One Series per (source, device, kind, impl) for `kinds` (one or several) in `dtype`, plus each device's copy.
 
     metric: "median_s", "gbps" or "ceiling_fraction", taken from the rows as they are.
-    impls: the implementations kept (None: all); the copy is always kept. Where a report
-    holds two rows for one size, the first one is kept. Order: sources as given, devices
-    in order of appearance, kinds in the order given, implementations in timing.IMPLS
-    order, copy last.
+    impls: the implementations kept (None: all); the copy is always kept, host-to-device rows
+    never. Order: sources as given, devices in order of appearance, kinds in the order given,
+    implementations in timing.IMPLS order, copy last.
     """
     if metric not in METRICS:
         raise InputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     kinds = _as_kinds(kinds)
     order = {impl: i for i, impl in enumerate(timing.IMPLS + ("copy",))}
     kind_order = {k: i for i, k in enumerate(kinds + ("copy",))}
+
+    def keep(r):
+        if r["dtype"] != dtype or r["impl"] == "h2d":
+            return False
+        return r["impl"] == "copy" or (r["kind"] in kinds and (impls is None or r["impl"] in impls))
+
     out = []
     for source in sources:
-        groups = {}  # (device, kind, impl) -> {numel: row}
-        for r in _rows(source, kinds, dtype):
-            if impls is not None and r["impl"] not in impls and r["impl"] != "copy":
-                continue
-            groups.setdefault((r["device"], r["kind"], r["impl"]), {}).setdefault(r["numel"], r)
-        devices = list(dict.fromkeys(d for d, _, _ in groups))
-        keys = sorted(groups, key=lambda k: (devices.index(k[0]), kind_order.get(k[1], 99), order.get(k[2], 99)))
-        for device, kind, impl in keys:
-            rows = [groups[(device, kind, impl)][n] for n in sorted(groups[(device, kind, impl)])]
+        groups = rows_by_size(source.report, keep)
+        devices = list(dict.fromkeys(d for d, _, _, _ in groups))
+        for device, kind, impl, _ in sorted(groups, key=lambda k: (devices.index(k[0]), kind_order.get(k[1], 99),
+                                                                    order.get(k[2], 99))):
+            rows = list(groups[(device, kind, impl, dtype)].values())
             ranges = [_repeat_range(r, metric) for r in rows]
             out.append(Series(
                 source=source.name, device=device, kind=kind, impl=impl, dtype=dtype,
@@ -337,21 +229,6 @@ def crossover_text(s):
     if s.crossover == s.sizes[0]:
         return f"{what} on {s.device}: the GPU is faster at every size measured, from {size_text(s.sizes[0])}{cpu}."
     return f"{what} on {s.device}: the GPU is faster from {size_text(s.crossover)} elements on{cpu}."
-
-
-@dataclass(frozen=True)
-class Headline:
-    """The largest size of one line: its size and shape, GB/s, the copy's GB/s there and the fraction."""
-
-    source: str
-    device: str
-    kind: str
-    impl: str
-    size: int
-    shape: str
-    gbps: float
-    copy_gbps: float | None
-    fraction: float | None
 
 
 def headline(source, kind="layer", impl="native", device=None, dtype="float32"):

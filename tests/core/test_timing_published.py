@@ -1,12 +1,11 @@
-"""lnorm_core.published: the shipped GPU measurements load, keep their attribution, and lnorm's
-recomputed bytes, GB/s, interpolation and roofline equal hand computations written here.
+"""lnorm_core.timing.published: the shipped GPU measurements load, keep their attribution, lnorm's
+recomputed bytes and GB/s equal hand computations written here, and a bad file is refused by row and column.
 
 Expected numbers are typed from the CSV and worked out by hand in each test; none comes from the
 module under test.
 """
 
 import csv
-import dataclasses
 import io
 import math
 import re
@@ -15,15 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from lnorm_core import published
+from lnorm_core.timing import published
 from lnorm_core.errors import InputError
 from lnorm_core.spec import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "data" / "gpu" / "gpu_norm_measurements.csv"
+SHIPPED = ROOT / "lnorm_core" / "timing" / "gpu_data" / "gpu_norm_measurements.csv"
 PINNED = re.compile(r"^https://github\.com/[^/]+/[^/]+/blob/([0-9a-f]{40})/.+$")
 
 
@@ -175,139 +172,6 @@ def test_quack_bandwidth_row_becomes_a_time(rows):
     assert m.gbps == pytest.approx(2900.0 * 536870912 / 536887296, rel=1e-12)
 
 
-def test_bytes_moved_by_hand():
-    assert published.bytes_moved(4096 * 1024, 4, "forward") == 33_554_432
-    assert published.bytes_moved(1000, 2, "backward") == 6000
-    assert published.bytes_moved(1000, 2, "full") == 10000
-    for bad in ((0, 4, "forward"), (10, 4, "sideways"), (10, 2.0, "forward"), (-1, 4, "full")):
-        with pytest.raises(InputError):
-            published.bytes_moved(*bad)
-
-
-def test_roofline_time_by_hand():
-    # 8 MiB at H100 SXM's 3350 GB/s: 8,388,608 / 3.35e12 s = 2.504 us
-    assert published.roofline_time(8 * 2**20, 3350) == pytest.approx(8388608 / 3.35e12, rel=1e-15)
-    assert published.roofline_time(8 * 2**20, 3350) == pytest.approx(2.504062e-6, rel=1e-6)
-    assert published.roofline_time(0, 1935) == 0.0
-    for bad in ((-1, 3350), (1, 0), (1, float("nan")), (float("inf"), 3350)):
-        with pytest.raises(InputError):
-            published.roofline_time(*bad)
-
-
-def test_no_measured_time_beats_the_roofline(rows):
-    for m in rows:
-        assert m.time_s >= published.roofline_time(m.bytes_moved, m.peak_gbps), m.row
-        assert m.pct_of_peak <= 100, m.row
-
-
-# ---- series and interpolation --------------------------------------------------------------------
-
-
-def test_find_series_answers_one_kind_dtype_mode(rows):
-    found = published.find_series(rows, kind="layer", dtype="float32", mode="forward")
-    pairs = [(s.key.gpu, s.key.provider) for s in found]
-    assert ("NVIDIA H100 80GB HBM3", "huggingface") in pairs
-    assert ("NVIDIA H100 80GB HBM3", "liger") in pairs
-    assert ("NVIDIA H100 NVL", "torchcompile") in pairs
-    assert pairs == sorted(set(pairs), key=pairs.index)  # each curve once
-    for s in found:
-        assert all(p.kind == "layer" and p.dtype == "float32" and p.mode == "forward" for p in s.points)
-        assert len({(p.gpu, p.provider, p.implementation, p.source) for p in s.points}) == 1
-        numels = [p.numel for p in s.points]
-        assert numels == sorted(numels)
-    h100 = [s for s in found if s.key.gpu == "NVIDIA H100 80GB HBM3" and s.key.provider == "huggingface"][0]
-    assert [p.numel for p in h100.points] == [4096 * n for n in (1024, 2048, 4096, 8192, 16384)]
-    total = sum(len(s.points) for s in published.find_series(rows))
-    assert total == len(rows)  # every row is in exactly one series
-
-
-def test_find_series_orders_gpu_then_class(rows):
-    found = published.find_series(rows, kind="layer", dtype="float32", mode="forward", gpu="NVIDIA H100 NVL")
-    assert [s.key.impl_class for s in found] == ["pytorch", "compiled", "fast kernel"]
-    assert published.find_series(rows, kind="batch") == ()
-    assert all(not p.latency_bound for s in published.find_series(rows, latency_bound=False) for p in s.points)
-
-
-def series_of(times_by_numel, template):
-    """A synthetic series: the template row at each size with the given time."""
-    return tuple(dataclasses.replace(template, numel=n, input_shape=(n,), time_s=t)
-                 for n, t in sorted(times_by_numel.items()))
-
-
-@pytest.fixture(scope="module")
-def template(rows):
-    return rows[0]
-
-
-def test_interpolation_is_exact_at_measured_sizes(rows):
-    s = [s for s in published.find_series(rows, kind="layer", dtype="float32", mode="forward",
-                                          gpu="NVIDIA H100 80GB HBM3") if s.key.provider == "huggingface"][0]
-    est = published.interpolate_time(s.points, 4096 * 4096)
-    assert est.method == "measured" and est.lower == est.upper == 4096 * 4096
-    assert est.time_s == 0.06617599725723267e-3  # the row's own median, not a blend
-    assert published.interpolate_time(s, 4096 * 4096) == est  # a Series works as well as its points
-
-
-def test_log_log_midpoint_is_the_geometric_mean(template):
-    pts = series_of({2**20: 1e-5, 2**22: 9e-5}, template)
-    mid = published.interpolate_time(pts, 2**21)  # halfway in log size
-    assert mid.method == "interpolated" and (mid.lower, mid.upper) == (2**20, 2**22)
-    assert mid.time_s == pytest.approx(math.sqrt(1e-5 * 9e-5), rel=1e-12)  # 3e-5
-    assert mid.time_s == pytest.approx(3e-5, rel=1e-12)
-    # a quarter of the way: 2**21 between 2**20 and 2**24 -> t_a**0.75 * t_b**0.25 = 1e-5 * 16**0.25 = 2e-5
-    quarter = published.interpolate_time(series_of({2**20: 1e-5, 2**24: 16e-5}, template), 2**21)
-    assert quarter.time_s == pytest.approx(2e-5, rel=1e-12)
-
-
-def test_interpolation_never_extrapolates(template):
-    pts = series_of({2**20: 1e-5, 2**22: 9e-5}, template)
-    assert published.interpolate_time(pts, 2**20 - 1) is None
-    assert published.interpolate_time(pts, 2**22 + 1) is None
-    assert published.interpolate_time(pts, 2**22).time_s == 9e-5
-
-
-def test_several_shapes_of_one_size_give_their_geometric_mean(template):
-    a = dataclasses.replace(template, numel=64, input_shape=(8, 8), time_s=1e-3)
-    b = dataclasses.replace(template, numel=64, input_shape=(4, 16), time_s=4e-3)
-    est = published.interpolate_time((a, b), 64)
-    assert est.method == "measured" and est.time_s == pytest.approx(2e-3, rel=1e-12)
-
-
-def test_interpolation_refuses_mixed_or_empty_series(rows, template):
-    with pytest.raises(InputError, match="one series"):
-        published.interpolate_time(rows[:10], 4096 * 2048)  # A100 and H100 rows of several providers
-    with pytest.raises(InputError):
-        published.interpolate_time((), 10)
-    with pytest.raises(InputError):
-        published.interpolate_time((template,), float("nan"))
-
-
-sizes = st.lists(st.integers(min_value=1, max_value=2**34), min_size=2, max_size=8, unique=True).map(sorted)
-times = st.floats(min_value=1e-7, max_value=10.0, allow_nan=False)
-
-
-@settings(max_examples=200, deadline=None)
-@given(data=st.data(), numels=sizes)
-def test_interpolated_time_lies_between_its_bracket(template, data, numels):
-    ts = data.draw(st.lists(times, min_size=len(numels), max_size=len(numels)))
-    pts = series_of(dict(zip(numels, ts)), template)
-    n = data.draw(st.integers(min_value=numels[0], max_value=numels[-1]))
-    est = published.interpolate_time(pts, n)
-    by_numel = dict(zip(numels, ts))
-    assert est.lower <= n <= est.upper
-    assert min(by_numel[est.lower], by_numel[est.upper]) <= est.time_s <= max(by_numel[est.lower], by_numel[est.upper])
-    assert est.method == ("measured" if n in by_numel else "interpolated")
-
-
-@settings(max_examples=200, deadline=None)
-@given(data=st.data(), numels=sizes)
-def test_monotone_data_stays_monotone(template, data, numels):
-    ts = sorted(data.draw(st.lists(times, min_size=len(numels), max_size=len(numels))))
-    pts = series_of(dict(zip(numels, ts)), template)
-    n1, n2 = sorted(data.draw(st.lists(st.integers(numels[0], numels[-1]), min_size=2, max_size=2)))
-    assert published.interpolate_time(pts, n1).time_s <= published.interpolate_time(pts, n2).time_s
-
-
 # ---- validation ----------------------------------------------------------------------------------
 
 
@@ -406,13 +270,13 @@ def test_loads_from_a_path_and_from_text(rows):
     assert published.load_published(SHIPPED.read_bytes()) == rows
 
 
-def test_the_module_needs_no_ui_packages_and_not_timing():
+def test_the_module_needs_no_ui_packages():
     code = (
         "import sys\n"
-        "for name in ('streamlit', 'plotly', 'pandas', 'lnorm_core.timing'):\n"
+        "for name in ('streamlit', 'plotly', 'pandas'):\n"
         "    sys.modules[name] = None  # any import of them now fails\n"
-        "from lnorm_core import published\n"
-        "print(len(published.load_published()))\n"
+        "from lnorm_core import timing\n"
+        "print(len(timing.load_published()))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -1,24 +1,25 @@
-"""The GPU view: other people's published GPU timings as curves, beside lnorm's own CPU (and any uploaded CUDA) rows.
+"""Other people's published GPU timings as curves, beside lnorm's own rows on the same axes.
 
-    from lnorm_app.models import timing_gpu as tg
-    curves = tg.curves(["layer"], mode="forward", gpus=["NVIDIA H100 80GB HBM3"], sources=tv.shipped_sources())
-    tg.source_rows()        # who measured what, with the address and licence of each file
+    curves = published_curves(["layer"], mode="forward", gpus_shown=["NVIDIA H100 80GB HBM3"])
+    mine = report_curves(shipped_sources(), ["layer"])     # lnorm's rows, drawn beside, never merged
+    source_rows()        # who measured what, with the address and licence of each file
 
 A Curve is one line of GB/s (and % of peak) against elements. Its `origin` says whose it is:
-"published" (lnorm_core.published: Liger-Kernel's and QuACK's files, never measured by lnorm),
-or the name of one of lnorm's own reports ("recorded", "your run", "uploaded"). The two are
-never merged into one number here: no ratio of a published time to an lnorm time is formed.
-% of peak is against each GPU's datasheet bandwidth; a CPU has none in the reports, so a CPU
-curve's share is of its own measured copy at the same size, and says so in `share_of`.
+"published" (lnorm_core.timing.load_published: Liger-Kernel's and QuACK's files, never measured
+by lnorm), or the name of one of lnorm's own reports ("recorded", "your run", "uploaded"). The
+two are never merged into one number here: no ratio of a published time to an lnorm time is
+formed. % of peak is against each GPU's datasheet bandwidth; a CPU has none in the reports, so a
+CPU curve's share is of its own measured copy at the same size, and says so in `share_of`.
 """
 
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from lnorm_core import CLASS_NAMES, InputError, published, timing
+from lnorm_core import CLASS_NAMES, InputError, timing
 
-from .timing import ACCELERATORS, time_text
+from .sources import ACCELERATORS, rows_by_size
+from .words import shape_text, short_device, short_dtype, time_text
 
 ORIGIN_PUBLISHED = "published"
 # What each provider of the published file is, in a legend ("huggingface" is plain PyTorch, eager).
@@ -81,22 +82,18 @@ class Curve:
     @property
     def label(self):
         """The legend entry: 'LayerNorm · torch.nn.LayerNorm (eager) · bf16'."""
-        return f"{CLASS_NAMES.get(self.kind, self.kind)} · {self.kernel} · {_short_dtype(self.dtype)}"
-
-
-def _short_dtype(dtype):
-    return {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(dtype, dtype)
+        return f"{CLASS_NAMES.get(self.kind, self.kind)} · {self.kernel} · {short_dtype(self.dtype)}"
 
 
 @functools.lru_cache(maxsize=4)
 def _load(path, mtime_ns, size):
     """The published rows, read and validated once per version of the file."""
-    return published.load_published(path)
+    return timing.load_published(path)
 
 
 def published_rows(path=None):
-    """lnorm_core.published.load_published() of the shipped file (or `path`), cached on the file's version."""
-    path = Path(path or published.DEFAULT_PATH)
+    """lnorm_core.timing.load_published() of the shipped file (or `path`), cached on the file's version."""
+    path = Path(path or timing.PUBLISHED_PATH)
     st = path.stat()
     return _load(str(path), st.st_mtime_ns, st.st_size)
 
@@ -123,12 +120,12 @@ def published_curves(kinds, mode="forward", gpus_shown=None, rows=None):
     """A Curve per published series of `kinds` in `mode` on the GPUs shown (None: all).
 
     Every point is a published measurement: its time, and lnorm's recomputed GB/s and % of
-    the GPU's datasheet peak (lnorm_core.published). Sorted as find_series sorts them.
+    the GPU's datasheet peak (lnorm_core.timing). Sorted as find_series sorts them.
     """
     rows = published_rows() if rows is None else rows
     out = []
     for kind in kinds:
-        for s in published.find_series(rows, kind=kind, mode=mode):
+        for s in timing.find_series(rows, kind=kind, mode=mode):
             k = s.key
             if gpus_shown is not None and k.gpu not in gpus_shown:
                 continue
@@ -136,7 +133,7 @@ def published_curves(kinds, mode="forward", gpus_shown=None, rows=None):
             out.append(Curve(
                 origin=ORIGIN_PUBLISHED, kind=kind, device=k.gpu, device_type="cuda", kernel=kernel_label(k),
                 impl_class=k.impl_class, dtype=k.dtype, mode=k.mode,
-                sizes=tuple(m.numel for m in s.points), shapes=tuple("x".join(map(str, m.input_shape)) for m in s.points),
+                sizes=tuple(m.numel for m in s.points), shapes=tuple(shape_text(m.input_shape) for m in s.points),
                 times=tuple(m.time_s for m in s.points), gbps=tuple(m.gbps for m in s.points),
                 pct=tuple(m.pct_of_peak for m in s.points), share_of=f"its datasheet {p0.peak_gbps:g} GB/s",
                 peak_gbps=p0.peak_gbps, source=k.source, source_url=p0.source_url, license=p0.license,
@@ -154,12 +151,9 @@ def report_curves(sources, kinds, impls=("native",)):
     for src in sources:
         report = src.report
         infos = {i.get("type"): i for i in report.get("devices") or [report["device"]]}
-        groups = {}
-        for r in report["results"]:
-            if r["kind"] in kinds and r["impl"] in impls:
-                groups.setdefault((r["device"], r["kind"], r["impl"], r["dtype"]), {}).setdefault(r["numel"], r)
+        groups = rows_by_size(report, lambda r: r["kind"] in kinds and r["impl"] in impls)
         for (device, kind, impl, dtype), by_size in groups.items():
-            rows = [by_size[n] for n in sorted(by_size)]
+            rows = list(by_size.values())
             info = infos.get(device, report["device"])
             peak = info.get("datasheet_gbps") or (report.get("datasheet_gbps") if device == report["device"]["type"]
                                                   else None)
@@ -172,7 +166,7 @@ def report_curves(sources, kinds, impls=("native",)):
                 origin=src.name, kind=kind, device=info.get("name", device), device_type=device,
                 kernel=f"torch {impl}" if impl == "native" else f"lnorm {impl}", impl_class=f"lnorm {impl}",
                 dtype=dtype, mode="forward", sizes=tuple(r["numel"] for r in rows),
-                shapes=tuple("x".join(map(str, r["shape"])) for r in rows), times=tuple(r["median_s"] for r in rows),
+                shapes=tuple(shape_text(r["shape"]) for r in rows), times=tuple(r["median_s"] for r in rows),
                 gbps=tuple(r["gbps"] for r in rows), pct=pct, share_of=share, peak_gbps=peak,
                 source=f"lnorm, {src.name}: {src.label}", source_url=None, license=None, latency_bound=False))
     return out
@@ -233,11 +227,6 @@ def cpu_quotes(sources, kinds):
     return out
 
 
-def short_device(name):
-    """'H100 80GB HBM3' for 'NVIDIA H100 80GB HBM3', 'Intel Xeon Processor' for 'Intel(R) Xeon(R) Processor'."""
-    return name.replace("NVIDIA ", "").replace("(R)", "").replace("(TM)", "").strip()
-
-
 def quote_rows(quotes):
     """Quotes as table rows: the layer, the device, whose number it is, the tensor, time, GB/s, share, address."""
     out = []
@@ -249,7 +238,7 @@ def quote_rows(quotes):
             "device": short_device(c.device) + (" (CPU)" if c.device_type == "cpu" else ""),
             "whose": f"published: {published_by}" if published_by else f"lnorm: {c.origin}",
             "kernel": c.kernel,
-            "tensor": f"{q.shape} {_short_dtype(c.dtype)}",
+            "tensor": f"{q.shape} {short_dtype(c.dtype)}",
             "time": time_text(q.time_s),
             "GB/s": round(q.gbps, 1),
             "share of peak": None if q.pct is None else f"{q.pct:.0f}% of {c.share_of}",
