@@ -218,7 +218,7 @@ def _checked(ex, answer):
                        track_running_stats=spec.track_running_stats, affine=spec.has_weight)
         wrong = "[" + ", ".join(f"{v:.4f}" for v in np.ravel(d.typed)) + "]"
         return Checked(verdict, (("Your row in Pitfalls' finder", "views/pitfalls.py",
-                                  link_params(paste, wrong=wrong)),), config=config,
+                                  link_params(paste, wrong=wrong)),), config=paste,  # the exercise's own numbers
                        steps=(step_rows(d.steps), d.mistakes))
     if ex.kind == "accept":
         accepted = [c for c, choice in zip(ex.choices, verdict.detail) if choice.accepted]
