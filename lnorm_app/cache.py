@@ -17,7 +17,7 @@ import numpy as np
 # elements), a pitfall's output 16, BatchNorm's steps just over 24 (train, eval, their difference); practice
 # keeps exercises, questions and checked answers of at most 192 elements, a few KB each.
 CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16, "finder": 16, "pooling": 16,
-             "same_pooling": 4, "steps": 32, "sweep": 8, "practice": 2}
+             "same_pooling": 4, "code": 3, "steps": 32, "sweep": 8, "practice": 1}
 
 
 def nbytes(value, _depth=0):

@@ -22,8 +22,6 @@ from functools import partial
 
 import numpy as np
 
-from lnorm_core import layout
-
 from .models.explorer import explore
 
 PASTE_INLINE_MAX = 4096  # a pasted tensor up to this many elements is written into the code
@@ -246,7 +244,7 @@ def _pooling_lines(spec, shape):
 
 def _affine_shape(spec, shape):
     """The shape weight and bias broadcast in against x: normalized_shape, or (1, C, 1, ...)."""
-    return tuple(layout(spec, shape).param_broadcast)
+    return tuple(spec.layout(shape).param_broadcast)
 
 
 def numpy_code(config):

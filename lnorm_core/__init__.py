@@ -8,8 +8,10 @@
     y = lc.manual_forward(spec, x)             # float64 numpy, two-pass
     y_ref = lc.torch_forward(spec, x)          # torch.nn.functional
     wrong = lc.manual_forward(spec, x, mistakes=("unbiased", "std_under_sqrt"))
+    mine = lc.manual_forward(spec, x, recipe=lc.Recipe(pool=(1, 2), ddof=1))   # any recipe of the STEPS
     d = lc.which_mistake(spec, x, row)         # the whole output or one row: which mistakes, and where (d.where_label)
     s = lc.group_steps(spec, x, d.where, mistakes=d.mistakes[0])   # one group's arithmetic, right and wrong
+    r = lc.read_code(code, spec, x=x)          # a snippet read, never run: r.verdict, r.mistakes, r.line(m), r.output(x)
     r = lc.refusal_help(spec, x.shape)         # where torch refuses: its words, their meaning, what it accepts
     lc.equivalents(spec, x.shape, x=x)         # layers that pool alike, each with when its output is the same
     lc.layernorm_vs_instancenorm(x)            # the claim, answered on (N, L, D) or (N, C, H, W)
@@ -35,23 +37,16 @@ from .equivalence import (
     same_partition,
 )
 from .errors import MAX_DIMS, MAX_ELEMENTS, MAX_NESTING, MAX_PASTE_CHARS, InputError
-from .manual import (
-    MISTAKES,
-    STEPS,
-    Forward,
-    Mistake,
-    RunningStats,
-    backward,
-    forward,
-    forward_each,
-    manual_backward,
-    manual_forward,
-    running_stats_step,
-)
+from .layout import Layout
+from .manual import Forward, backward, forward, manual_backward, manual_forward
 from .parse import parse_shape, parse_tensor
+from .read_code import Reading, read_code
 from .reference import available_devices, torch_backward, torch_forward
+from .recipe import MISTAKES, RIGHT, STEPS, Mistake, Recipe
 from .refusal import Fix, Refusal, refusal_help
-from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, Layout, NormSpec, group_ids, layout, reduction_layout
+from .running import RunningStats, running_stats_step
+from .shared import forward_each
+from .spec import CLASS_NAMES, KIND_TABLE, KINDS, Kind, NormSpec, group_ids
 from .steps import GroupSteps, StepValue, group_steps
 from .tensors import check_shape, seeded_tensor
 from .variance import ALGORITHMS, error_sweep, variance
@@ -61,9 +56,10 @@ __all__ = [
     "MAX_PASTE_CHARS", "MISTAKES", "STEPS", "TOLERANCES", "available_devices", "backward", "check_shape",
     "compare", "compare_layers", "Comparison", "Diagnosis", "Equivalent", "equivalents", "error_sweep", "Fix",
     "Forward", "forward", "forward_each", "Gap", "group_ids", "group_steps", "GroupSteps", "InputError", "Kind",
-    "layernorm_vs_instancenorm", "LayerPair", "Layout", "layout", "manual_backward", "manual_forward",
+    "layernorm_vs_instancenorm", "LayerPair", "Layout", "manual_backward", "manual_forward",
     "Mistake", "mistake_combinations", "NormSpec", "outputs_equal", "param_ids", "parse_shape", "parse_tensor",
-    "printed_resolution", "reduction_layout", "Refusal", "refusal_help", "running_stats_step", "RunningStats",
+    "printed_resolution", "read_code", "Reading", "Recipe", "Refusal", "refusal_help", "RIGHT",
+    "running_stats_step", "RunningStats",
     "same_partition", "seeded_tensor", "StepValue", "torch_backward", "torch_forward", "ulp", "variance",
     "View", "which_mistake",
 ]

@@ -30,10 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .manual import MISTAKES, _as_array, _check_mistakes, forward, step_denominator
-
-# mistakes that cannot be made together: they are two answers to where eps goes
-_EXCLUSIVE = ({"eps_outside_sqrt", "no_eps"},)
+from .inputs import as_array
+from .manual import forward, step_denominator
+from .recipe import MISTAKES, Recipe
 # an input taken as a rounded print: torch's 4 decimals up to numpy's 8, or 5 to 9 significant digits
 INPUT_DECIMALS = (4, 8)
 INPUT_SIGNIFICANT = (5, 9)
@@ -41,14 +40,19 @@ _SLACK = 1e-12  # float64 arithmetic on both sides: relative slack on every comp
 
 
 def mistake_combinations(max_size=3):
-    """Every combination of up to max_size mistakes that can be made together, smallest first."""
-    names = list(MISTAKES)
-    out = []
-    for size in range(1, max_size + 1):
-        for combo in itertools.combinations(names, size):
-            if not any(pair <= set(combo) for pair in _EXCLUSIVE):
-                out.append(combo)
-    return out
+    """Every combination of up to max_size mistakes that can be made together (no two change the same choice
+    of the recipe, as no_eps and eps_outside_sqrt both say where eps goes), smallest first."""
+    return [combo for size in range(1, max_size + 1) for combo in itertools.combinations(MISTAKES, size)
+            if _compatible(combo)]
+
+
+def _compatible(combo):
+    """Whether the mistakes of combo can be made together."""
+    try:
+        Recipe.from_mistakes(combo)
+    except InputError:
+        return False
+    return True
 
 
 def block_label(position, block_ndim):
@@ -75,6 +79,11 @@ class Diagnosis:
     tolerance: the largest tolerance any element was matched with (print and input rounding).
     nearest, nearest_distance: the block of the right output closest to the pasted one, and
         the largest |difference| there (useful when the verdict is "none").
+    exact: the combinations reported fit the input's digits as they stand (True), or only once the input's
+        rounding is allowed for (False). Where the input is a rounded print, exact fits are preferred.
+    fits: (combination, the largest |difference| at its closest position) for each combination that fits, of the
+        smallest size and the next, the closest first; a larger combination is kept only where it fits more
+        closely than every smaller one inside it.
     """
 
     verdict: str
@@ -88,6 +97,16 @@ class Diagnosis:
     tolerance: float = 0.0
     nearest: tuple = None
     nearest_distance: float = float("nan")
+    exact: bool = True
+    fits: tuple = ()
+
+    @property
+    def closer(self):
+        """Where several combinations fit: (the closest, its largest |difference|, the next, its), else None."""
+        if len(self.fits) < 2:
+            return None
+        (a, da), (b, db) = self.fits[:2]
+        return a, da, b, db
 
     @property
     def where(self):
@@ -115,15 +134,17 @@ def which_mistake(spec, x, wrong, weight=None, bias=None, input_rounding=None, m
     max_size: the largest combination of mistakes tried.
 
     Returns a Diagnosis: the verdict, the smallest combinations that reproduce `wrong`
-    (smallest first), and every position where it matches. InputError when `wrong`
+    (the closest first), every position where it matches, and which combinations fit how closely (d.fits).
+    Where the input is a rounded print, combinations that fit its digits as they stand are preferred to those
+    that fit only once its rounding is allowed for (d.exact). InputError when `wrong`
     has a shape that is no block of the output.
 
     The smallest explanation anywhere wins, so a block that carries little information can
     be placed elsewhere: a group of two normalizes to about (-1, 1) (or +-0.71 with n - 1)
     whatever its numbers, and every row of two looks alike.
     """
-    x = _as_array(x, "x")
-    wrong = _as_array(wrong, "the pasted output")
+    x = as_array(x, "x")
+    wrong = as_array(wrong, "the pasted output")
     out_shape = spec.check(x.shape)
     block = _block_shape(wrong.shape, out_shape)
     wrong = wrong.reshape(block)
@@ -141,38 +162,68 @@ def which_mistake(spec, x, wrong, weight=None, bias=None, input_rounding=None, m
     exotic = not np.isfinite(wrong).all()  # a pasted nan or inf matches the same nan or inf
     tol_block = print_tol + _SLACK * np.abs(np.where(np.isfinite(wrong), wrong, 0.0))  # (*block)
 
-    def matches(mistakes):
+    def matches(mistakes, slack=True):
+        """(positions where y[idx] matches, the largest |difference| at the closest of them, y)."""
         f = forward(spec, x, weight, bias, mistakes)
         yb = f.y.reshape((-1,) + block)  # (*out) -> (P, *block): one candidate block a row
         tol = tol_block
-        if rounded:
+        if rounded and slack:
             tol = tol + _input_effect(spec, x, f, delta, weight, mistakes).reshape((-1,) + block)
         with np.errstate(invalid="ignore"):
-            ok = np.abs(yb - wrong) <= tol
+            diff = np.abs(yb - wrong)
+            ok = diff <= tol
             if exotic:
-                ok |= (yb == wrong) | (np.isnan(yb) & np.isnan(wrong))
+                same = (yb == wrong) | (np.isnan(yb) & np.isnan(wrong))
+                ok |= same
+                diff = np.where(same, 0.0, diff)
         hit = ok.reshape(ok.shape[0], -1).all(axis=1)  # (P,)
+        distance = float("nan")
         if hit.any():
             used = np.broadcast_to(tol, yb.shape)[hit]
             largest_tol[0] = max(largest_tol[0], float(np.max(used[np.isfinite(used)], initial=0.0)))
-        return tuple(_positions(np.flatnonzero(hit), lead)), f.y
+            distance = float(np.nanmax(diff[hit].reshape(int(hit.sum()), -1), axis=1, initial=0.0).min())
+        return tuple(_positions(np.flatnonzero(hit), lead)), distance, f.y
 
-    right, y_right = matches(())
+    right, _, y_right = matches(())
     nearest, distance = _nearest(y_right, wrong, block, lead)
     common.update(nearest=nearest, nearest_distance=distance)
     if right:
         return Diagnosis("correct", (), right, (((), right),), tolerance=largest_tol[0], **common)
-    found = []
-    for combo in mistake_combinations(max_size):
-        if found and len(combo) > len(found[0][0]):
-            break  # the smallest explanation wins
-        positions, _ = matches(combo)
-        if positions:
-            found.append((combo, positions))
+    # where the input is a rounded print, the combinations that fit its digits as they stand (as when the person
+    # typed those very digits in) come first; only when none does is the rounding allowed for
+    tiers = [False, True] if rounded else [True]
+    for slack in tiers:
+        found, fits = _fitting(matches, max_size, slack)
+        if found:
+            break
     if not found:
         return Diagnosis("none", **common)
     positions = tuple(sorted({p for _, ps in found for p in ps}))
-    return Diagnosis("match", tuple(c for c, _ in found), positions, tuple(found), tolerance=largest_tol[0], **common)
+    return Diagnosis("match", tuple(c for c, _ in found), positions, tuple(found), tolerance=largest_tol[0],
+                     exact=not (rounded and slack), fits=fits, **common)
+
+
+def _fitting(matches, max_size, slack):
+    """(found, fits) with or without the input's rounding: found, the smallest combinations that fit, the closest
+    first, with their positions; fits, (combination, distance) of those and of the next size up, closest first,
+    without a larger combination that fits no closer than a smaller one inside it."""
+    found, fits, size = [], [], None
+    for combo in mistake_combinations(max_size):
+        if size is not None and len(combo) > size + 1:
+            break  # one size past the smallest is enough to say which fits more closely
+        positions, distance, _ = matches(combo, slack)
+        if not positions:
+            continue
+        if size is None:
+            size = len(combo)
+        if len(combo) == size:
+            found.append((combo, positions, distance))
+            fits.append((combo, distance))
+        elif not any(set(c) < set(combo) and d <= distance * (1 + 1e-9) + 1e-15 for c, d in fits):
+            fits.append((combo, distance))  # it fits more closely than every smaller combination inside it
+    found.sort(key=lambda f: f[2])
+    fits.sort(key=lambda f: (f[1], len(f[0])))
+    return [(c, p) for c, p, _ in found], tuple(fits)
 
 
 def _block_shape(shape, out_shape):
@@ -272,7 +323,7 @@ def _input_effect(spec, x, f, delta, weight, mistakes):
     module's docstring); inf where the denominator can reach 0.
     """
     lay = f.layout
-    mistakes = _check_mistakes(mistakes)
+    recipe = Recipe.from_mistakes(mistakes)
     eps = spec.eps_for(np.float64)
     w = 1.0 if weight is None or not spec.has_weight else np.abs(np.asarray(weight, dtype=np.float64)).reshape(
         lay.param_broadcast)
@@ -282,14 +333,14 @@ def _input_effect(spec, x, f, delta, weight, mistakes):
     rows = lay.pool(x)  # (*x.shape) -> (G, n)
     d = lay.pool(delta).max(axis=1)  # (G,) the largest rounding in each group
     n = lay.group_size
-    ddof = 1 if "unbiased" in mistakes else 0
+    ddof = recipe.ddof
     dev = rows - f.mean[:, None] if f.centers else rows  # (G, n)
     spread = np.abs(dev).sum(axis=1)  # (G,) S = sum_j |x_j - mean|
     with np.errstate(divide="ignore", invalid="ignore"):
         var_down = 2 * d * spread / (n - ddof)  # (G,)
         var_up = (2 * d * spread + n * d**2) / (n - ddof)
-        d_lo = step_denominator(np.maximum(f.var - var_down, 0.0), eps, mistakes)[1]  # (G,) every D grows with var
-        d_hi = step_denominator(f.var + var_up, eps, mistakes)[1]
+        d_lo = step_denominator(np.maximum(f.var - var_down, 0.0), eps, recipe)[1]  # (G,) every D grows with var
+        d_hi = step_denominator(f.var + var_up, eps, recipe)[1]
         move = d * (2 * (n - 1) / n if f.centers else 1.0)  # (G,) how far x_i - mean can move
         base = dev * f.rstd[:, None]  # (G, n) the output before weight
         corners = [(dev + s * move[:, None]) / den[:, None] for s in (-1, 1) for den in (d_lo, d_hi)]

@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import InputError
 from .manual import forward
-from .spec import KIND_TABLE, NormSpec, group_ids, layout
+from .spec import KIND_TABLE, NormSpec, group_ids
 from .tensors import seeded_tensor
 
 SAME_TOL = 1e-9  # outputs this close (relative to their size) are the same up to float64 rounding
@@ -55,7 +55,7 @@ def param_ids(spec, shape):
     """Which weight entry scales each element (an int array of shape), or None without affine."""
     if not spec.has_weight:
         return None
-    lay = layout(spec, tuple(shape))
+    lay = spec.layout(tuple(shape))
     entries = np.arange(math.prod(lay.param_shape)).reshape(lay.param_broadcast)  # one id per weight entry
     return np.broadcast_to(entries, lay.shape)  # normalized_shape along the trailing dims, or (C,) along dim 1
 

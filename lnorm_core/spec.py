@@ -11,10 +11,9 @@ Layouts are torch's: LayerNorm and RMSNorm normalize the trailing dims
 import math
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from .dtypes import DTYPE_TABLE, dtype_info
 from .errors import InputError, is_whole_number, number
+from .layout import Layout
 
 DEFAULT_EPS = 1e-5  # torch.nn's default for every kind but RMSNorm
 
@@ -29,6 +28,8 @@ class Kind:
     centers: it subtracts the mean (every kind but RMSNorm).
     has_bias: its affine parameters include a bias (every kind but RMSNorm).
     running_stats: it can keep running statistics (BatchNorm, InstanceNorm).
+    counts_batches: with running statistics, it counts the batches (num_batches_tracked), and its
+        momentum=None is the cumulative average (BatchNorm; torch's InstanceNorm counts none).
     default_affine, default_track: torch.nn's defaults for affine (elementwise_affine)
         and track_running_stats.
     """
@@ -38,6 +39,7 @@ class Kind:
     centers: bool = True
     has_bias: bool = True
     running_stats: bool = False
+    counts_batches: bool = False
     default_affine: bool = True
     default_track: bool = False
 
@@ -45,7 +47,7 @@ class Kind:
 KIND_TABLE = {
     "layer": Kind("LayerNorm", trailing=True),
     "rms": Kind("RMSNorm", trailing=True, centers=False, has_bias=False),
-    "batch": Kind("BatchNorm", trailing=False, running_stats=True, default_track=True),
+    "batch": Kind("BatchNorm", trailing=False, running_stats=True, counts_batches=True, default_track=True),
     "instance": Kind("InstanceNorm", trailing=False, running_stats=True, default_affine=False),
     "group": Kind("GroupNorm", trailing=False),
 }
@@ -130,7 +132,7 @@ class NormSpec:
             set_("track_running_stats", info.default_track)
         if self.kind == "group":
             ng = self.num_groups
-            if ng is None or isinstance(ng, bool) or not isinstance(ng, (int, np.integer)) or ng < 1:
+            if not is_whole_number(ng) or ng < 1:
                 raise InputError(f"num_groups must be a whole number >= 1, got {ng!r}")
             set_("num_groups", int(ng))
         elif self.num_groups is not None:
@@ -215,8 +217,28 @@ class NormSpec:
         return None
 
     def layout(self, shape):
-        """The Layout of this spec on an input of `shape`: how it pools, where its parameters run."""
-        return layout(self, shape)
+        """The Layout of this spec on an input of `shape` (checked as torch checks it): how it pools, where its
+        parameters and buffers run. The one place that knows what each kind pools."""
+        shape = self.check(shape)
+        ndim = len(shape)
+        view = shape
+        spatial = tuple(range(2, ndim))  # the dims after (N, C)
+        buffers = (shape[1],) if self.keeps_running_stats else None
+        if self.info.trailing:
+            param_axes = tuple(range(ndim - len(self.normalized_shape), ndim))
+            broadcast = self.normalized_shape  # trailing dims broadcast as they are
+            reduce_dims = param_axes  # the dims of normalized_shape
+        else:
+            param_axes = (1,)
+            broadcast = (1, shape[1]) + (1,) * (ndim - 2)  # (C,) -> (1, C, 1, ...)
+            if self.kind == "batch":
+                reduce_dims = (0,) + spatial  # every dim but the channel's
+            elif self.kind == "instance":
+                reduce_dims = spatial  # each (sample, channel) over its spatial dims
+            else:  # group: (N, C, *S) -> (N, G, C/G, *S), each (sample, group) over its channels and spatial dims
+                view = (shape[0], self.num_groups, shape[1] // self.num_groups) + shape[2:]
+                reduce_dims = tuple(range(2, len(view)))
+        return Layout(shape, view, reduce_dims, self.param_shape(shape), param_axes, broadcast, buffers)
 
     def with_(self, **changes):
         """A copy with some parameters changed (validated again)."""
@@ -284,111 +306,10 @@ class NormSpec:
         return shape
 
 
-@dataclass(frozen=True)
-class Layout:
-    """How a spec lays out an input of `shape`: its reduction groups and its parameters.
-
-    perm, num_groups, group_size: moving x's axes by perm and reshaping to
-        (num_groups, group_size) puts each reduction group in one row (see `pool`):
-          layer/rms:  (*lead, *normalized)  -> (prod(lead), prod(normalized))
-          batch:      (N, C, *S) -> (C, N, *S) -> (C, N*prod(S))      one group a channel
-          instance:   (N, C, *S)              -> (N*C, prod(S))       one group a (sample, channel)
-          group:      (N, C, *S)              -> (N*G, C/G*prod(S))   one group a (sample, channel group)
-    param_shape: weight's and bias's shape: normalized_shape, or (C,).
-    param_axes: the dims of x that the parameters run along (the trailing dims, or dim 1).
-    param_broadcast: the shape weight and bias take to broadcast against x:
-        normalized_shape as it is, or (1, C, 1, ...); running statistics broadcast the same way.
-    view, reduce_dims: the same pooling as a person writes it in torch or numpy: reshape x to
-        `view`, then reduce over `reduce_dims` with keepdim, and each group's statistic stands
-        where it broadcasts back against x.reshape(view):
-          layer/rms:  view = shape,              reduce_dims = the last len(normalized_shape) dims
-          batch:      view = shape,              reduce_dims = (0, 2, 3, ...)
-          instance:   view = shape,              reduce_dims = (2, 3, ...)
-          group:      view = (N, G, C/G, *S),    reduce_dims = (2, 3, ...)
-    """
-
-    shape: tuple
-    perm: tuple
-    num_groups: int
-    group_size: int
-    param_shape: tuple
-    param_axes: tuple
-    param_broadcast: tuple
-    view: tuple = None
-    reduce_dims: tuple = None
-
-    def pool(self, x):
-        """(*shape) -> (num_groups, group_size): each reduction group in one row."""
-        return pool(x, self.perm, self.num_groups, self.group_size)
-
-    def unpool(self, rows):
-        """(num_groups, group_size) -> (*shape): the inverse of pool."""
-        return unpool(rows, self.perm, self.shape)
-
-    def ids(self):
-        """The group id of each element: an int array of shape."""
-        return layout_ids(self.perm, self.num_groups, self.group_size, self.shape)
-
-
-def layout(spec, shape):
-    """The Layout of spec on an input of `shape` (checked as torch checks it)."""
-    shape = spec.check(shape)
-    ndim = len(shape)
-    perm = tuple(range(ndim))
-    total = math.prod(shape)
-    view = shape
-    spatial = tuple(range(2, ndim))  # the dims after (N, C)
-    if spec.info.trailing:
-        size = math.prod(spec.normalized_shape)
-        k = len(spec.normalized_shape)
-        param_axes = tuple(range(ndim - k, ndim))
-        broadcast = spec.normalized_shape  # trailing dims broadcast as they are
-        reduce_dims = param_axes  # the dims of normalized_shape
-    else:
-        param_axes = (1,)
-        broadcast = (1, shape[1]) + (1,) * (ndim - 2)  # (C,) -> (1, C, 1, ...)
-        if spec.kind == "batch":
-            perm = (1, 0) + spatial  # channels first: each channel's elements contiguous
-            size = total // shape[1]
-            reduce_dims = (0,) + spatial  # every dim but the channel's
-        elif spec.kind == "instance":
-            size = math.prod(shape[2:])
-            reduce_dims = spatial  # each (sample, channel) over its spatial dims
-        else:  # group: (N, C, *S) -> (N, G, C/G, *S), each (sample, group) over its channels and spatial dims
-            size = (shape[1] // spec.num_groups) * math.prod(shape[2:])
-            view = (shape[0], spec.num_groups, shape[1] // spec.num_groups) + shape[2:]
-            reduce_dims = tuple(range(2, len(view)))
-    return Layout(shape, perm, total // size, size, spec.param_shape(shape), param_axes, broadcast, view,
-                  reduce_dims)
-
-
-def reduction_layout(spec, shape):
-    """How `spec` pools an input of `shape`: (perm, num_groups, group_size) of its Layout."""
-    lay = layout(spec, shape)
-    return lay.perm, lay.num_groups, lay.group_size
-
-
-def pool(x, perm, groups, size):
-    """(*x.shape) -> (G, n): each reduction group of a layout (see reduction_layout) in one row."""
-    return np.transpose(x, perm).reshape(groups, size)
-
-
-def unpool(rows, perm, shape):
-    """(G, n) -> (*shape): the inverse of pool."""
-    permuted = tuple(shape[p] for p in perm)
-    return np.transpose(rows.reshape(permuted), np.argsort(perm))
-
-
-def layout_ids(perm, groups, size, shape):
-    """The group id of each element of `shape` for a pooling layout (perm, groups, size)."""
-    ids = np.repeat(np.arange(groups), size)  # (G*n,) one id per element, in pooled order
-    return np.ascontiguousarray(unpool(ids, perm, shape))  # back to x's layout
-
-
 def group_ids(spec, shape):
     """The reduction group of each element: an int array of `shape`.
 
-    Elements with the same id share one mean and one variance. Ids count from 0
-    in the order the groups are laid out in `reduction_layout`.
+    Elements with the same id share one mean and one variance. Ids count from 0 in the
+    order spec.layout(shape).pool lays the groups out.
     """
-    return layout(spec, tuple(int(d) for d in shape)).ids()
+    return spec.layout(tuple(int(d) for d in shape)).ids()

@@ -1,6 +1,6 @@
 """The arithmetic of one reduction group, step by step, right and as a mistake makes it.
 
-group_steps runs the forward's own step functions (manual.step_pool ... step_affine)
+group_steps runs the forward's own step functions (manual.step_mean ... step_affine)
 on one group, keeping every intermediate number, so what a person reads is what the
 forward computes, and the wrong version comes out of the same lines:
 
@@ -16,20 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
-from .manual import (
-    MISTAKES,
-    STEPS,
-    _as_array,
-    _check_mistakes,
-    _params,
-    _reciprocal,
-    _running,
-    step_affine,
-    step_denominator,
-    step_mean,
-    step_pool,
-    step_variance,
-)
+from .inputs import affine_params, as_array, running_buffers
+from .manual import QUIET, reciprocal, step_affine, step_denominator, step_mean, step_variance
+from .recipe import RIGHT, Recipe, as_recipe
 
 
 @dataclass(frozen=True)
@@ -55,10 +44,11 @@ class GroupSteps:
 
     element: the index of that element in x. indices: the group's elements, (n, x.ndim), in
         the order the group is pooled; n: how many. right: the layer's steps, a tuple of StepValue.
-    mistakes: the combination asked for; wrong: the same steps as it takes them (() when none),
-        over wrong_indices (the mistake's own group of that element: more elements for whole_sample).
+    mistakes: the MISTAKES names of the recipe asked for; wrong: the same steps as that recipe takes them
+        (() for torch's), over wrong_indices (its own group of that element: more elements for whole_sample).
     first_difference: the name of the first StepValue whose numbers differ (None when none do);
-        differences: every name that differs. steps_changed: the STEPS the mistakes are wrong versions of.
+        differences: every name that differs. steps_changed: the STEPS the recipe takes otherwise.
+    recipe: the lc.Recipe of the wrong version.
     """
 
     element: tuple
@@ -70,6 +60,7 @@ class GroupSteps:
     first_difference: str = None
     differences: tuple = ()
     steps_changed: tuple = ()
+    recipe: Recipe = RIGHT
 
     @property
     def n(self):
@@ -84,7 +75,8 @@ class GroupSteps:
         raise KeyError(name)
 
 
-def group_steps(spec, x, group, weight=None, bias=None, mistakes=(), running_mean=None, running_var=None):
+def group_steps(spec, x, group, weight=None, bias=None, mistakes=(), running_mean=None, running_var=None,
+                recipe=None):
     """The arithmetic of one reduction group: its n values, sum, mean, deviations, squares, variance,
     what goes under the root, the denominator, each x_hat, then weight, bias and the outputs.
 
@@ -92,23 +84,22 @@ def group_steps(spec, x, group, weight=None, bias=None, mistakes=(), running_mea
     group: which group: an int (a group id of lc.group_ids), or an index into x, full
         (one element) or leading (the block y[idx], e.g. Diagnosis.where): the group of
         its first element.
-    mistakes: a combination of MISTAKES names; the same steps are then taken that way too,
-        and the first whose numbers differ is named.
+    mistakes: a combination of MISTAKES names (or recipe: an lc.Recipe); the same steps are then
+        taken that way too, and the first whose numbers differ is named.
     """
-    mistakes = tuple(sorted(_check_mistakes(mistakes), key=list(MISTAKES).index))
-    x = _as_array(x, "x")
-    lay = step_pool(spec, x.shape, ())
-    element = _element(lay, group)
-    right, indices = _steps(spec, x, element, weight, bias, (), running_mean, running_var)
-    if not mistakes:
+    recipe = as_recipe(recipe, mistakes)
+    x = as_array(x, "x")
+    element = _element(spec.layout(x.shape), group)
+    right, indices = _steps(spec, x, element, weight, bias, RIGHT, running_mean, running_var)
+    if recipe == RIGHT:
         return GroupSteps(element, indices, right)
-    wrong, wrong_indices = _steps(spec, x, element, weight, bias, mistakes, running_mean, running_var)
+    wrong, wrong_indices = _steps(spec, x, element, weight, bias, recipe, running_mean, running_var)
     differs = [r.name for r in right if _differs(r, wrong)] + [w.name for w in wrong if w.name not in
                                                               {r.name for r in right}]
     order = [r.name for r in right] + [w.name for w in wrong]
     differs = tuple(sorted(set(differs), key=order.index))
-    return GroupSteps(element, indices, right, mistakes, wrong, wrong_indices, differs[0] if differs else None,
-                      differs, tuple(dict.fromkeys(MISTAKES[m].step for m in mistakes)))
+    return GroupSteps(element, indices, right, recipe.mistakes, wrong, wrong_indices,
+                      differs[0] if differs else None, differs, recipe.steps_changed, recipe)
 
 
 def _element(lay, group):
@@ -129,10 +120,10 @@ def _element(lay, group):
     return index + (0,) * (len(shape) - len(index))  # a leading index: the first element of its block
 
 
-def _steps(spec, x, element, weight, bias, mistakes, running_mean, running_var):
-    """(StepValues, indices) of the group holding `element`, with the mistakes made."""
+def _steps(spec, x, element, weight, bias, recipe, running_mean, running_var):
+    """(StepValues, indices) of the group holding `element`, its steps taken as `recipe` takes them."""
     shape = x.shape
-    lay = step_pool(spec, shape, mistakes)
+    lay = recipe.layout(spec, shape)
     flat = lay.pool(np.arange(x.size).reshape(shape))  # (G, n) flat index of each pooled element
     g = int(np.flatnonzero((flat == np.ravel_multi_index(element, shape)).any(axis=1))[0])
     members = flat[g]  # (n,)
@@ -140,13 +131,13 @@ def _steps(spec, x, element, weight, bias, mistakes, running_mean, running_var):
     values = x.reshape(-1)[members][None, :]  # (1, n): the group as one row, as the forward pools it
     n = values.shape[1]
     eps = spec.eps_for(np.float64)
-    w, b = _params(spec, lay, weight, bias, np.float64)
+    w, b = affine_params(spec, lay, weight, bias) if recipe.affine else (None, None)
     take = lambda p: None if p is None else np.broadcast_to(p, shape).reshape(-1)[members]  # noqa: E731
-    label = _Labels(spec, mistakes, n, eps)
+    label = _Labels(spec, recipe, n, eps)
     out = [StepValue("values", "pool", label.values, values[0])]
 
     if spec.uses_running_stats:  # eval: the statistics are the running ones, not computed from the group
-        rm, rv = _running(lay, running_mean, running_var, np.float64)
+        rm, rv = running_buffers(lay, running_mean, running_var)
         mean, var = take(rm)[None, :], take(rv)[None, :]  # (1, n): each element's channel's running statistics
         deviations = values - mean
         channels = sorted({int(c) for c in indices[:, 1]})
@@ -156,8 +147,8 @@ def _steps(spec, x, element, weight, bias, mistakes, running_mean, running_var):
                 StepValue("variance", "variance", f"var = running_var{which} (eval: the running, unbiased one)",
                           _one(var))]
     else:
-        total, mean = step_mean(values, spec.centers, mistakes)
-        deviations, squares, var = step_variance(values, mean, spec.centers, mistakes)
+        total, mean = step_mean(values, spec.centers)
+        deviations, squares, var = step_variance(values, mean, spec.centers, recipe)
         var = var[:, None]  # (1,) -> (1, 1): one variance for the whole row
         if spec.centers:
             out += [StepValue("sum", "mean", "sum = x_1 + ... + x_n", _one(total)),
@@ -165,9 +156,9 @@ def _steps(spec, x, element, weight, bias, mistakes, running_mean, running_var):
                     StepValue("deviations", "variance", "x - mean", deviations[0])]
         out += [StepValue("squares", "variance", label.squares, squares[0]),
                 StepValue("variance", "variance", label.variance, _one(var))]
-    under_root, denominator = step_denominator(var, eps, mistakes)  # (1, 1), or (1, n) in eval
-    with np.errstate(invalid="ignore"):
-        x_hat = deviations * _reciprocal(denominator)  # (1, n)
+    under_root, denominator = step_denominator(var, eps, recipe)  # (1, 1), or (1, n) in eval
+    with np.errstate(**QUIET):
+        x_hat = deviations * reciprocal(denominator)  # (1, n)
     out += [StepValue("under_root", "denominator", label.under_root, _one(under_root)),
             StepValue("denominator", "denominator", label.denominator, _one(denominator)),
             StepValue("x_hat", "denominator", label.x_hat, x_hat[0])]
@@ -188,33 +179,38 @@ def _one(a):
 
 
 class _Labels:
-    """How each result is computed, in the symbols of the code, as the mistakes change it."""
+    """How each result is computed, in the symbols of the code, as the recipe takes it."""
 
-    def __init__(self, spec, mistakes, n, eps):
-        m = set(mistakes)
-        self.values = (f"the {n} values of x pooled into one group" +
-                       (" (every dim but the batch dim)" if "whole_sample" in m else ""))
+    def __init__(self, spec, recipe, n, eps):
+        if recipe.pool == "layer":
+            pooled = ""
+        elif recipe.pool == "whole_sample":
+            pooled = " (every dim but the batch dim)"
+        else:
+            pooled = f" (dims {', '.join(str(d) for d in recipe.pool)})"
+        self.values = f"the {n} values of x pooled into one group{pooled}"
         centred = spec.centers and not spec.uses_running_stats
-        divisor = "(n - 1)" if "unbiased" in m else "n"
-        if centred and "one_pass" in m:
+        divisor = "(n - 1)" if recipe.ddof else "n"
+        if centred and recipe.one_pass:
             self.squares = "x^2 (one pass: x itself squared)"
             self.variance = f"var = (sum(x^2) - n * mean^2) / {divisor}  (one pass: E[x^2] - E[x]^2)"
         elif centred:
             self.squares = "(x - mean)^2"
-            self.variance = f"var = sum((x - mean)^2) / {divisor}" + ("" if "unbiased" in m else "  (biased)")
+            self.variance = f"var = sum((x - mean)^2) / {divisor}" + ("" if recipe.ddof else "  (biased)")
         else:  # RMSNorm: the mean square
             self.squares = "x^2 (RMSNorm does not subtract the mean)"
             self.variance = f"ms = sum(x^2) / {divisor}  (the mean square)"
         var = "var" if spec.centers else "ms"
-        inner = f"sqrt({var})" if "std_under_sqrt" in m else var  # the std where the mistake puts it
-        if "no_eps" in m:
+        std = recipe.under_root == "std"
+        inner = f"sqrt({var})" if std else var  # the std where the recipe puts it
+        if recipe.eps == "none":
             self.under_root = f"{inner}  (no eps)"
             self.denominator = f"sqrt({inner})"
-        elif "eps_outside_sqrt" in m:
+        elif recipe.eps == "outside":
             self.under_root = f"{inner}  (eps comes after the root)"
             self.denominator = f"sqrt({inner}) + eps  (eps = {eps:g})"
         else:
-            self.under_root = f"{inner} + eps  (eps = {eps:g})" + ("; std + eps" if "std_under_sqrt" in m else "")
+            self.under_root = f"{inner} + eps  (eps = {eps:g})" + ("; std + eps" if std else "")
             self.denominator = f"sqrt({inner} + eps)"
         self.x_hat = ("x_hat = (x - mean) / denominator" if spec.centers else "x_hat = x / denominator")
 
@@ -233,5 +229,3 @@ def _differs(r, wrong):
     b = np.atleast_1d(np.asarray(other[0].value, dtype=np.float64))
     return a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
 
-
-__all__ = ["STEPS", "GroupSteps", "StepValue", "group_steps"]

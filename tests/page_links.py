@@ -36,7 +36,12 @@ EXPLORER_VIEWS = ["Groups", "3-D cube", "Input → output", "Same pooling", "Rep
 COMPARE_DTYPES = ["float64", "float32", "float16", "bfloat16"]
 COMPARE_TOPICS = ["torch against the hand computation", "Three ways to compute a variance"]
 COMPARE_PARTS = ["output", "grad input", "grad weight", "grad bias"]
-PITFALLS_PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]
+PITFALLS_PARTS = ["Your row", "Your code", "Every mistake", "BatchNorm: train vs eval"]
+# code= on Pitfalls: none, right code against the code's own layer, and code lnorm does not read (never an error box)
+PITFALLS_CODE = ["", "import torch\nln = torch.nn.LayerNorm(x.shape[-1])\n"
+                     "y = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + "
+                     "ln.eps)\n",
+                 "import os\nos.system('touch pwned')", "y = [i for i in range(10 ** 9)]", "**not** [code](x)"]
 PITFALLS_OPEN = ["open_unbiased", "open_std_under_sqrt", "open_whole_sample", "open_unbiased-std_under_sqrt"]
 TIMING_PLOTS = ["Time", "GB/s and the ceiling", "GPU against CPU", "All rows"]
 MAX_PASTE = 1000  # torch prints up to 1000 elements in full; above that it summarizes with "..."
@@ -160,6 +165,8 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "practice", "timing"))
         if params["part"] == "Every mistake" and draw(st.booleans()):
             params[draw(st.sampled_from(PITFALLS_OPEN))] = "true"  # one mistake's numbers open
         params["steps"] = str(draw(st.integers(1, 50)))
+        if params["part"] == "Your code":
+            params["code"] = draw(st.sampled_from(PITFALLS_CODE))
         if draw(st.booleans()) and x.numel() <= MAX_PASTE:
             y = torch_output(link)
             if y is not None:

@@ -9,6 +9,7 @@ import streamlit as st
 
 import lnorm_core as lc
 from lnorm_app import figures, ui
+from lnorm_app.models import code as code_model
 from lnorm_app.models.explorer import explore
 from lnorm_app.figures.pitfalls import pooling_figure, steps_table
 from lnorm_app.models.pitfalls import (
@@ -34,7 +35,7 @@ EXAMPLE_ROW = "[0.9176, 0.7834, -0.0800, -1.6210]"
 MAX_STEPS = 50
 SHOWN_IN_LABEL = 8  # a mistake's output this small is printed in its heading
 MAX_CODE_LINES = 14  # a longer print scrolls
-PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]  # the page's tabs (link: part=...)
+PARTS = ["Your row", "Your code", "Every mistake", "BatchNorm: train vs eval"]  # the page's tabs (link: part=...)
 
 COVERS = "the \"off by up to\" numbers are over every element"  # a figure shows a part: what covers all
 
@@ -99,6 +100,10 @@ def show_verdict(f, spec):
             st.markdown(f"- **{lc.MISTAKES[m].title}**: {lc.MISTAKES[m].description}.")
         st.code("\n".join(["# the line that does it"] + [lc.MISTAKES[m].wrong for m in f.mistakes]
                           + ["# the fix"] + [lc.MISTAKES[m].fix for m in f.mistakes]), language="python")
+        if d.closer:
+            best, d_best, other, d_other = d.closer
+            st.caption(f"{plain(best)} fits more closely: off by at most {d_best:.2g}, against {d_other:.2g} for "
+                       f"{plain(other)}.")
         if len(d.mistakes) > 1:
             st.caption("Other combinations give the same digits: "
                        + "; ".join(plain(c) for c in d.mistakes[1:]) + ".")
@@ -229,6 +234,71 @@ def batch_section(config, x):
         ui.chart(figures.train_eval_figure(s.diff), COVERS)
 
 
+def code_section(config):
+    """The pasted code read (never run): each line with what lnorm read there, the mistakes marked with their fix,
+    what it computes beside torch's answer, and one group step by step as the code takes it."""
+    text = st.text_area("The code you wrote", key="code", bind="query-params", height=230,
+                        placeholder="import torch\nmean = x.mean(-1, keepdim=True)\n...",
+                        help="Python with torch, numpy, statistics or math. lnorm reads it with its own evaluator; "
+                             "it never runs it.")
+    example = urlencode({"part": "Your code", "code": code_model.EXAMPLE_CODE})
+    st.caption(f"For example, [a row typed in and normalized with statistics.stdev under math.sqrt](?{example}). "
+               "The code's input is the sidebar's tensor (or the tensor the code makes); a row typed in is matched "
+               "to the row of that tensor it equals.")
+    with ui.user_errors(stop=False):
+        v = code_model.read(config, text)
+        if v is None:
+            st.info("Paste the code you wrote above: lnorm says which line parts from torch, why, and what that "
+                    "line computes.", icon=":material/code:")
+            return
+        show_reading(v)
+
+
+def show_reading(v):
+    """A CodeView: the verdict, the code with its notes, the mistakes' fixes, the numbers and the steps."""
+    r = v.reading
+    if v.layer_note:
+        st.info(v.layer_note, icon=":material/compare_arrows:")
+    if r.verdict == "correct":
+        st.success(f"**Your code computes {layer_words(r.spec)}** on {r.where or 'x'}: no step parts from torch.",
+                   icon=":material/check_circle:")
+    elif r.verdict == "mistakes":
+        against = f", against {layer_words(r.spec)}" if r.spec is not None else ""
+        st.error("**" + " + ".join(f"line {r.line(m)}: {code_model.ALL_MISTAKES[m].title}" for m in r.mistakes)
+                 + f"**{against}.", icon=":material/search:")
+    else:
+        st.warning("**lnorm cannot read this code**, so it offers no answer. " + " ".join(
+            ui.literal(f"Line {n}: {what}." if n else f"{what}.") for n, what in r.problems),
+            icon=":material/help:")
+    if r.error:
+        st.caption(ui.literal(f"Your run stops on line {r.error[0]} with {r.error[1]}"))
+    numbered = []
+    for line in v.lines:
+        mark = "✗" if line.mistakes else " "
+        numbered.append(f"{mark}{line.number:>3}  {line.text}")
+        numbered += [f"       # ✗ {title}" for _, title, _ in line.mistakes]
+        numbered += [f"       #   {note}" for note in line.notes]
+    st.caption("Your code, with what lnorm read under each line (✗: a line that parts from torch)")
+    st.code("\n".join(numbered), language="python")
+    for line in v.lines:
+        for name, title, fix in line.mistakes:
+            st.markdown(f"**Line {line.number}: {title}** · `{name}` · "
+                        f"{code_model.ALL_MISTAKES[name].description}.")
+            st.code(f"# your line {line.number}\n{line.text.strip()}\n# the fix\n{fix}", language="python")
+    if r.verdict == "unreadable":
+        with st.expander("What lnorm reads"):
+            st.code("\n".join(f"{family}: {names}" for family, names in v.vocabulary), language=None)
+        return
+    if v.value is not None:
+        side_by_side([(f"what your code computes ({r.where})", printed(v.value)),
+                      ("torch's output there (right)", printed(v.right))])
+    if v.table:
+        st.subheader(f"Step by step: {v.table_title}")
+        title, table = steps_table(v.table, v.wrong_label)
+        st.markdown(f"**{title}**")
+        st.markdown(table)
+
+
 st.title("Pitfalls")
 st.write("You computed a normalization by hand and your numbers are not torch's? Paste the tensor and the row "
          "you computed: the page says whether the row is right, which mistake gives it, the line that does it and "
@@ -256,7 +326,7 @@ if config.source == "random":
 ui.show_problems(ui.check_link({"part": PARTS}, {}))
 
 # only the open tab is computed and drawn: the page opens on the finder
-row_tab, every_tab, batch_tab = st.tabs(PARTS, key="part", bind="query-params")
+row_tab, code_tab, every_tab, batch_tab = st.tabs(PARTS, key="part", bind="query-params")
 if row_tab.open:
     with row_tab:
         found = None
@@ -266,6 +336,9 @@ if row_tab.open:
             show_verdict(found, e.spec)
             show_steps(found)
             show_pooling(config, found)
+if code_tab.open:
+    with code_tab:
+        code_section(config)
 if every_tab.open:
     with every_tab, ui.user_errors():
         every_mistake(config, pitfalls(config))

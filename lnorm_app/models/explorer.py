@@ -10,7 +10,6 @@ import numpy as np
 
 from lnorm_core import NormSpec, equivalents, forward, refusal_help
 from lnorm_core.equivalence import layernorm_vs_instancenorm
-from lnorm_core.spec import pool, reduction_layout
 
 from ..cache import CACHE_MIB, BoundedCache
 
@@ -78,8 +77,8 @@ def _explore(config):
     shape = spec.check(x.shape)
     weight, bias = config.params(spec, shape)
     f = forward(spec, x, weight, bias)
-    perm, n_groups, size = reduction_layout(spec, shape)
-    rows = pool(f.x_hat, perm, n_groups, size)  # (*x.shape) -> (G, n) one group a row
+    n_groups, size = f.layout.num_groups, f.layout.group_size
+    rows = f.layout.pool(f.x_hat)  # (*x.shape) -> (G, n) one group a row
     out_mean = rows.mean(axis=1)  # (G,) 0 for every centered norm
     if spec.centers:
         squares = rows - out_mean[:, None]  # a new array: squared in place (one array of x's size, not two)

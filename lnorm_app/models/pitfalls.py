@@ -15,6 +15,7 @@ from lnorm_core import (
     MISTAKES,
     InputError,
     NormSpec,
+    Recipe,
     RunningStats,
     check_shape,
     equivalents,
@@ -30,7 +31,6 @@ from lnorm_core import (
     which_mistake,
 )
 from lnorm_core.diagnosis import block_label, printed_digits
-from lnorm_core.manual import step_pool
 
 from ..cache import CACHE_MIB, BoundedCache
 from .explorer import EQUIVALENTS_MAX_ELEMENTS, explore
@@ -309,8 +309,7 @@ class StepRow:
 
 
 def step_rows(steps):
-    """A GroupSteps as the rows of the step-by-step table (figures.pitfalls.steps_table): the right and the wrong
-    version of each result side by side."""
+    """The GroupSteps as table rows, the right and the wrong version of each result side by side."""
     wrong = {v.name: v for v in steps.wrong}
     right = {v.name: v for v in steps.right}
     names = list(right) + [n for n in wrong if n not in right]
@@ -403,7 +402,7 @@ def _pooling(config, against, focus):
     shape = e.x.shape
     layer_ids = e.f.ids
     if against == WHOLE_SAMPLE:
-        other_ids = step_pool(e.spec, shape, ("whole_sample",)).ids()
+        other_ids = Recipe.from_mistakes(("whole_sample",)).layout(e.spec, shape).ids()
         like = NormSpec("layer", normalized_shape=shape[1:]) if len(shape) > 1 else NormSpec("layer",
                                                                                          normalized_shape=shape)
         other_name = "the whole sample"

@@ -131,7 +131,7 @@ def test_the_hand_computations_agree_with_the_forum_and_torch():
     assert _fmt(_pvariance(EXAMPLE)) == _fmt(torch_y) == ["-1.5194", "0.8530", "-0.2758", "0.9422"]
 
 
-PARTS = ["Your row", "Every mistake", "BatchNorm: train vs eval"]
+PARTS = ["Your row", "Your code", "Every mistake", "BatchNorm: train vs eval"]
 EVERY = "Every mistake"
 BATCH = "BatchNorm: train vs eval"
 

@@ -12,6 +12,7 @@ import torch
 
 import lnorm_core as lc
 from lnorm_core.equivalence import compare_layers, layernorm_vs_instancenorm
+from norm_cases import x_of
 from torch_modules import module_for
 
 S = lc.NormSpec
@@ -217,3 +218,28 @@ def test_a_layer_torch_refuses_in_training_has_nothing_to_compare():
     assert lc.equivalents(S("batch", training=False), x.shape, x=x) == []
     # and the claim on a 4-D input with one pixel: InstanceNorm2d is refused there
     assert layernorm_vs_instancenorm(lc.seeded_tensor((2, 3, 1, 1), SEED)) == []
+
+
+def test_equivalences_the_issue_names():
+    n, seq, d = 2, 3, 4
+    layer = lc.NormSpec("layer", normalized_shape=(d,))
+    found = {(e.spec.kind, e.shape): e for e in lc.equivalents(layer, (n, seq, d))}
+    inst = found[("instance", (n, seq, d, 1))]
+    assert inst.same_output and not inst.same_with_affine  # weight (L,) against (D,)
+    x = x_of((n, seq, d))
+    assert lc.outputs_equal(layer, x, lc.NormSpec("instance"), x.reshape(n, seq, d, 1))
+
+    c, h = 4, 3
+    g1 = lc.NormSpec("group", num_groups=1)
+    assert any(e.spec == lc.NormSpec("layer", normalized_shape=(c, h)) for e in lc.equivalents(g1, (n, c, h)))
+    gc = lc.NormSpec("group", num_groups=c)
+    eq = {e.spec.kind: e for e in lc.equivalents(gc, (n, c, h)) if e.shape == (n, c, h)}
+    assert eq["instance"].same_output and eq["instance"].same_with_affine  # both weights are (C,)
+    x = x_of((n, c, h))
+    assert lc.outputs_equal(gc, x, lc.NormSpec("instance"), x)
+    assert not lc.outputs_equal(gc, x, lc.NormSpec("batch"), x)
+    # an independent construction of the partitions
+    by_sample = np.repeat(np.arange(n), c * h).reshape(n, c, h)
+    assert lc.same_partition(lc.group_ids(g1, (n, c, h)), by_sample)
+    assert lc.same_partition(by_sample, by_sample + 7)
+    assert not lc.same_partition(by_sample, np.zeros_like(by_sample))
