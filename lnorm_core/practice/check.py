@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import MISTAKES, InputError, compare_layers, group_steps, layout, parse_tensor, refusal_help, which_mistake
+from .. import MISTAKES, InputError, compare_layers, group_steps, parse_tensor, refusal_help, which_mistake
 from .exercise import Exercise, choice_spec
 from .keys import QUESTIONS, accept_key, buffers_key, row_key, same_key, share_key
 
@@ -112,7 +112,7 @@ def check_share(ex: Exercise, picked, k=None):
     flat.add(focus)  # the marked element shares with itself
     cells = set(k.cells)
     right, missed, extra = sorted(flat & cells), sorted(cells - flat), sorted(flat - cells)
-    lay = layout(ex.spec, ex.shape)
+    lay = ex.spec.layout(ex.shape)
     where = f"x{_index_text(ex.where)}"
     if not missed and not extra:
         headline = f"Right: the {len(cells)} elements of {where}'s group, and no other."
