@@ -1,10 +1,11 @@
 """The space of links a person can reach, drawn by hypothesis, and what torch.nn says about each.
 
-links() draws a complete link: a page (explorer, compare, pitfalls, timing), every sidebar
+links() draws a complete link: a page (explorer, compare, pitfalls, practice, timing), every sidebar
 control as the sidebar writes it into the URL (layer, shape or a pasted torch print,
 normalized_shape among the valid suffixes, num_groups among the divisors, eps among the
 sidebar's choices and negative ones, affine, init, mode, track_running_stats, any momentum, seed, distribution,
-offset, scale) and the page's own tab or dtype. torch_refusal() asks torch.nn, not lnorm,
+offset, scale) and the page's own tab or dtype; for Practice, an exercise or a set of them drawn from
+lnorm_core.practice's space. torch_refusal() asks torch.nn, not lnorm,
 whether the layer runs on that input. check_link_opens() opens the link under AppTest and
 checks the property. tests/app/test_views_space.py runs it in CI; bench/fuzz_pages.py runs it
 for thousands of links.
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import lnorm_core as lc
+from lnorm_core import practice
 
 CATCH_ALL = "Something went wrong"  # lnorm_app.ui.user_errors' message for a bug
 DEFAULTED = "using the default instead"  # a control value the page could not read
@@ -104,11 +106,13 @@ def _printed(x, dtype):
 
 
 @st.composite
-def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
+def links(draw, pages=("explorer", "compare", "pitfalls", "practice", "timing")):
     """A complete link to a page: the sidebar's controls and the page's own, as the app writes them."""
     page = draw(st.sampled_from(pages))
     if page == "timing":
         return _timing_link(draw)
+    if page == "practice":
+        return _practice_link(draw)
     params = {}
     paste = draw(st.integers(0, 3)) == 0
     if paste:
@@ -169,6 +173,13 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
             if y is not None:
                 params["wrong"] = str((y * draw(st.sampled_from([1.0, 1.0001, 1.5]))).to(torch.float32))
     return link
+
+
+def _practice_link(draw):
+    """A Practice link: one exercise of any kind drawn from its seed (?ex=), or a set of two or three (?set=)."""
+    codes = [practice.draw(draw(st.sampled_from(list(practice.KINDS.values()))), draw(st.integers(0, 2**32))).code
+             for _ in range(draw(st.sampled_from([1, 1, 2, 3])))]
+    return Link("practice", {"ex": codes[0]} if len(codes) == 1 else {"set": "~".join(codes)})
 
 
 def _timing_link(draw):
@@ -298,7 +309,7 @@ def check_link_opens(link):
     assert not any(CATCH_ALL in e for e in errors), f"{link}: {errors}\n" + "\n".join(logged)
     warnings = [shown(w.value) for w in at.warning]
     assert not any(DEFAULTED in w for w in warnings), f"{link}: {warnings}"
-    if link.page == "timing":
+    if link.page in ("timing", "practice"):  # no sidebar layer: nothing torch could refuse
         assert not errors, f"{link}: {errors}"
         return at
     refusal = torch_refusal(link)

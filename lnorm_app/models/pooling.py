@@ -81,19 +81,24 @@ def _pooling(config, against, focus):
         other = like.layout(shape)
         other_name = against
     other_ids = other.ids()
-    mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
-    membership = mine.view(np.int8) * np.int8(2)  # 2 only the layer's, 3 only the other's, 1 both, 0 neither
-    membership += theirs.view(np.int8) * np.int8(3)
-    membership[mine & theirs] = 1
     also = [like] if against == WHOLE_SAMPLE else []
     if e.x.size <= EQUIVALENTS_MAX_ELEMENTS:  # equivalents searches every layer and reshape
         also += [q.spec for q in equivalents(like, shape)
                  if q.shape == shape and q.spec.centers and not any(q.spec.same_layer(a) for a in also)]
     also = [a.torch_name(shape, short=True) for a in also if not a.same_layer(e.spec)]
     same = e.f.layout.groups_equal(other)
+    return two_poolings(layer_ids, other_ids, focus, e.spec.torch_name(shape, short=True), other_name, same, also)
+
+
+def two_poolings(layer_ids, other_ids, focus, layer_label, other_label, same, also=()):
+    """The Pooling of two partitions of one tensor (group ids of its shape) around the element focus."""
+    mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
+    membership = mine.view(np.int8) * np.int8(2)  # 2 only the layer's, 3 only the other's, 1 both, 0 neither
+    membership += theirs.view(np.int8) * np.int8(3)
+    membership[mine & theirs] = 1
+    shape = layer_ids.shape
     # kept as int32 and int8 (9 MB at 1024 x 1024, 24 MB as int64): one result fits its cache, and a rerun or a
     # new session on the same input does not compute it again
-    return Pooling(layer_ids.astype(np.int32), other_ids.astype(np.int32), focus, membership,
-                   e.spec.torch_name(shape, short=True),
-                   other_name, same, int(mine.sum()), int(theirs.sum()), tuple(also),
+    return Pooling(layer_ids.astype(np.int32), other_ids.astype(np.int32), focus, membership, layer_label,
+                   other_label, same, int(mine.sum()), int(theirs.sum()), tuple(also),
                    group_slice(np.argwhere(mine), shape), group_slice(np.argwhere(theirs), shape))

@@ -254,3 +254,42 @@ def test_variance_sweep_with_an_error_near_the_largest_float():
     assert_plotly_accepts(fig)
     tops = [max(t.y) for t in fig.data if t.name and t.name.startswith("NaN or inf")]
     assert tops == [1e308]
+
+
+@st.composite
+def clickable(draw):
+    """A tensor small enough to click (1 to 4 dims, at most 4 panels of 6 x 8), a layer on it, a marked cell and
+    some picked cells."""
+    shape = draw(st.sampled_from([(8,), (1, 1), (6, 8), (4, 6, 8), (1, 3), (2, 2, 5, 1), (1, 4, 6, 8), (3, 1, 2)]))
+    spec = lc.NormSpec("layer", normalized_shape=shape[-1:])
+    size = math.prod(shape)
+    focus = np.unravel_index(draw(st.integers(0, size - 1)), shape)
+    picked = draw(st.sets(st.integers(0, size - 1), max_size=size))
+    return spec, shape, tuple(int(i) for i in focus), sorted(picked)
+
+
+@given(clickable())
+@FIGURES
+def test_practice_grids_of_any_clickable_tensor(case):
+    """The grid a person clicks: every cell a point whose customdata is its flat index, once; the picked cells and
+    the marked one coded as the legend says; and the checked grid, its cells split into right, missed and extra."""
+    from lnorm_app.figures.practice import checked_figure, pick_figure
+
+    spec, shape, focus, picked = case
+    x = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    fig = pick_figure(spec, shape, x, focus, picked)
+    assert_plotly_accepts(fig)
+    points = [t for t in fig.data if t.type == "scatter"]
+    flat = sorted(int(i) for t in points for i in t.customdata)
+    assert flat == list(range(x.size)) and len(points) <= 4
+    codes = np.concatenate([np.asarray(t.z).ravel() for t in fig.data if t.type == "heatmap"])
+    expected = np.zeros(x.size, dtype=int)  # cells in C order, panel by panel: as the flat indices run
+    expected[picked] = 1
+    expected[np.ravel_multi_index(focus, shape)] = 2
+    assert codes.tolist() == expected.tolist()
+    cells = set(picked[: len(picked) // 2]) | {int(np.ravel_multi_index(focus, shape))}
+    chosen = set(picked)
+    checked = checked_figure(spec, shape, x, focus, sorted(chosen & cells), sorted(cells - chosen),
+                             sorted(chosen - cells))
+    assert_plotly_accepts(checked)
+    assert not [t for t in checked.data if t.type == "scatter"]  # nothing to click once checked
