@@ -25,6 +25,7 @@ pages = [
     explorer,
     st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("views/pitfalls.py", title="Pitfalls", icon=":material/report:", url_path="pitfalls"),
+    st.Page("views/practice.py", title="Practice", icon=":material/school:", url_path="practice"),
     st.Page("views/timing.py", title="Timing", icon=":material/speed:", url_path="timing"),
 ]
 st.navigation(pages).run()

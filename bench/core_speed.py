@@ -31,9 +31,7 @@ def spec_and_shape(kind, numel):
     hw = numel // (n * c)
     h = 2 ** (hw.bit_length() // 2)
     shape = (n, c, h, hw // h)
-    if kind == "group":
-        return lc.NormSpec("group", num_groups=8), shape
-    return lc.NormSpec(kind), shape
+    return lc.NormSpec.for_kind(kind, num_groups=8), shape
 
 
 def median_seconds(fn):

@@ -30,7 +30,7 @@ os.chdir(ROOT)
 from streamlit.logger import set_log_level  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-PAGES = ("explorer", "compare", "pitfalls", "timing")
+PAGES = ("explorer", "compare", "pitfalls", "practice", "timing")
 # tabs that compute something of their own, opened by their link: (row name, page, query parameters)
 TABS = (("pitfalls · mistakes", "pitfalls", {"part": "Every mistake", "open_unbiased": "true"}),
         ("pitfalls · batch", "pitfalls", {"part": "BatchNorm: train vs eval"}),

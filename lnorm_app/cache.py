@@ -18,12 +18,14 @@ from lnorm_core.threads import threads_for
 # Each results cache, in MiB (one key a cache): about 250 MiB in all beside torch's own ~300 MiB, so that
 # one server fits the hosted demo's 1 GiB. At the largest size (2**20 elements) one result is 16 to 40 MiB:
 # explore ~40 (x, y, x_hat, group ids), compare ~32, pitfalls 16 (x, torch's y; each mistake keeps 200
-# elements), a pitfall's output 16, BatchNorm's steps just over 24 (train, eval, their difference).
+# elements), a pitfall's output 16, the pooling picture 9 (two int32 id arrays and an int8 one: 15 holds one, as
+# 16 did), BatchNorm's steps just over 24 (train, eval, their difference); practice keeps exercises, questions,
+# keys and checked answers of at most 192 elements, a few KB each.
 # Entries a results cache keeps, whatever their size: a crowd's many small settings (each session at its own
 # seed, layer and tab) fit, and hit again when other visitors reach them; large results are held to the bytes.
 CACHE_ENTRIES = 64
-CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16, "finder": 16, "pooling": 16,
-             "same_pooling": 4, "code": 3, "steps": 32, "sweep": 8}
+CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16, "finder": 16, "pooling": 15,
+             "same_pooling": 4, "code": 3, "steps": 32, "sweep": 8, "practice": 1}
 
 
 def nbytes(value, _depth=0):

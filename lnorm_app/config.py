@@ -65,14 +65,11 @@ class Config:
         return seeded_tensor(check_shape(self.shape), self.seed, self.dist, self.offset, self.scale)
 
     def spec(self):
-        """The NormSpec the controls describe (InputError where a parameter is invalid)."""
-        if self.kind in KIND_TABLE and KIND_TABLE[self.kind].trailing:
-            return NormSpec(self.kind, normalized_shape=self.normalized_shape, eps=self.eps,
-                            elementwise_affine=self.affine)
-        if self.kind == "group":
-            return NormSpec("group", num_groups=self.num_groups, eps=self.eps, affine=self.affine)
-        return NormSpec(self.kind, eps=self.eps, affine=self.affine, training=self.training,
-                        momentum=self.momentum, track_running_stats=self.track_running_stats)
+        """The NormSpec the controls describe (InputError where a parameter is invalid); the controls of
+        other kinds (num_groups for LayerNorm, ...) are left out."""
+        return NormSpec.for_kind(self.kind, normalized_shape=self.normalized_shape, eps=self.eps, affine=self.affine,
+                                 num_groups=self.num_groups, training=self.training, momentum=self.momentum,
+                                 track_running_stats=self.track_running_stats)
 
     def params(self, spec, shape):
         """(weight, bias) as the controls set them: None for torch's ones/zeros, or seeded random.
@@ -88,11 +85,18 @@ class Config:
         return weight, bias
 
 
-def valid_suffixes(shape):
-    """The normalized_shape choices torch accepts for shape: every suffix, last dim first."""
-    return [tuple(shape[-k:]) for k in range(1, len(shape) + 1)]
-
-
-def divisors(c):
-    """The num_groups choices for C channels: its divisors."""
-    return [g for g in range(1, c + 1) if c % g == 0]
+def notes(config):
+    """What the controls ask for that torch computes though it is unusual, one sentence each (the page says them
+    beside the result, never in place of it)."""
+    out = []
+    eps = config.eps
+    if eps is not None and eps < 0:
+        out.append(f"eps = {eps:g} is negative. Where torch takes it (every layer but BatchNorm), sqrt(var + eps) "
+                   f"is NaN in each group whose variance is below {-eps:g}, and so is every output of that group.")
+    info = KIND_TABLE.get(config.kind)
+    momentum = config.momentum
+    if info and info.running_stats and config.track_running_stats and momentum is not None and not 0 <= momentum <= 1:
+        out.append(f"momentum = {momentum:g} is outside [0, 1]: each training step moves running_mean and "
+                   f"running_var {'past' if momentum > 1 else 'away from'} this batch's statistics instead of "
+                   "towards them. torch computes it as given; the output in training does not use them.")
+    return out

@@ -14,7 +14,7 @@ import streamlit as st
 
 import lnorm_core as lc
 
-from .config import DISTS, INITS, SOURCES, Config, divisors, valid_suffixes
+from .config import DISTS, INITS, SOURCES, Config, notes
 from .figures import note_of
 
 log = logging.getLogger("lnorm")
@@ -33,7 +33,7 @@ KINDS_BY_LABEL = {label: kind for kind, label in lc.CLASS_NAMES.items()}  # the 
 # the values a link may give each control with fixed choices, and the numeric ones' ranges
 LINK_CHOICES = {"source": SOURCES, "kind": tuple(KINDS_BY_LABEL), "dist": DISTS, "mode": ("train", "eval"),
                 "init": INITS}
-LINK_RANGES = {"seed": (0, 2**31 - 1), "offset": (-1e6, 1e6), "scale": (1e-6, 1e6), "momentum": (0.0, 1.0)}
+LINK_RANGES = {"seed": (0, 2**31 - 1), "offset": (-1e6, 1e6), "scale": (1e-6, 1e6), "momentum": (-math.inf, math.inf)}
 EPS_CHOICES = ["1e-05", "1e-06", "0.001", "0.1", "0"]
 
 
@@ -218,14 +218,14 @@ def sidebar(paste_in_page=False):
     info = lc.KIND_TABLE[kind]  # what this kind takes: trailing dims or channels, centering, buffers
     shape_for_choices = shape or _pasted_shape(values.get("paste", ""))
     if info.trailing:
-        choices = [tuple_text(s) for s in valid_suffixes(shape_for_choices)] if shape_for_choices else ["(4,)"]
+        choices = [tuple_text(s) for s in lc.suffixes(shape_for_choices)] if shape_for_choices else ["(4,)"]
         ns = sb.selectbox("normalized_shape", choices, key="ns", bind="query-params", accept_new_options=True,
                           help="the trailing dims to normalize over; type another to see what torch says")
         values["normalized_shape"] = _parse_or_default(ns or choices[0], lc.parse_shape, (4,),
                                                        "normalized_shape", problems)
-    if kind == "group":
+    if info.grouped:
         c = shape_for_choices[1] if shape_for_choices and len(shape_for_choices) > 1 else 1
-        choices = [str(g) for g in divisors(c)]
+        choices = [str(g) for g in lc.divisors(c)]
         groups = sb.selectbox("num_groups", choices, key="groups", bind="query-params", accept_new_options=True,
                               help=f"a divisor of C = {c}; type another to see what torch says")
         values["num_groups"] = int(_parse_or_default(groups or "1", _count, 1, "num_groups", problems))
@@ -243,8 +243,9 @@ def sidebar(paste_in_page=False):
         values["training"] = mode != "eval"
         values["track_running_stats"] = sb.checkbox("track_running_stats", value=info.default_track, key="track",
                                                     bind="query-params")
-        momentum = sb.number_input("momentum", min_value=0.0, max_value=1.0, value=0.1, step=0.05,
-                                   key="momentum", bind="query-params")
+        momentum = sb.number_input("momentum", value=0.1, step=0.05, key="momentum", bind="query-params",
+                                   help="how far each training step moves the running statistics; torch takes "
+                                        "any number, outside [0, 1] too")
         values["momentum"] = float(momentum)
     affine_label = "elementwise_affine" if info.trailing else "affine"
     values["affine"] = sb.checkbox(affine_label, value=info.default_affine, key="affine", bind="query-params",
@@ -279,7 +280,8 @@ def check_link(choices=None, ranges=None):
             except ValueError:
                 ok = False
             if not ok:
-                problems.append(f"The link's {key}={qp[key]!r} is not a number from {low:g} to {high:g}")
+                what = "a number" if (low, high) == (-math.inf, math.inf) else f"a number from {low:g} to {high:g}"
+                problems.append(f"The link's {key}={qp[key]!r} is not {what}")
     return problems
 
 
@@ -300,17 +302,12 @@ def _count(text):
 
 
 def _eps(text):
-    """eps typed in a box or given by a link: a finite number of at least 0, or InputError.
+    """eps typed in a box or given by a link: a finite number, or InputError.
 
-    torch.nn takes a negative eps for LayerNorm, RMSNorm, InstanceNorm and GroupNorm (and then
-    the square root of var + eps is NaN wherever a group's variance is below |eps|), and refuses
-    it for BatchNorm; lnorm's NormSpec refuses it for every layer, so the page warns and goes on
-    with the default rather than stopping.
+    A negative one is taken as torch takes it (LayerNorm, RMSNorm, InstanceNorm and GroupNorm compute
+    with it, BatchNorm refuses it in torch's words); the page notes what it does (show_notes).
     """
-    value = _float(text)
-    if value < 0:
-        raise lc.InputError(f"{text!r} is negative; eps must be a finite number >= 0")
-    return value
+    return _float(text)
 
 
 def _pasted_shape(text):
@@ -362,6 +359,8 @@ def page_config(paste_in_page=False):
     """
     config, problems = sidebar(paste_in_page)
     show_problems(problems)
+    for note in notes(config):
+        st.info(note, icon=":material/info:")
     return config
 
 

@@ -32,6 +32,21 @@ class InputError(ValueError):
     """
 
 
+class TorchRefusal(InputError):
+    """torch's refusal of a layer on an input: str() is torch's message, word for word.
+
+    reason: which refusal it is, a key of lnorm_core.refusal's explanations ("normalized_shape",
+    "too_few_dims", "groups_do_not_divide", "one_value_per_group", "one_value_per_channel",
+    "one_spatial_element", "eps_not_positive", "eps_negative"). numbers: what the check found,
+    e.g. {"shape": (1, 3), "n": 1, "c": 3, "spatial": 1}, so that an explanation need not find it again.
+    """
+
+    def __init__(self, message, reason, **numbers):
+        super().__init__(message)
+        self.reason = reason
+        self.numbers = numbers
+
+
 _MAX_SHOWN = 20  # characters of a piece of input shown in a message
 
 

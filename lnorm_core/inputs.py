@@ -41,10 +41,12 @@ def affine_params(spec, lay, weight, bias, dtype=np.float64):
 
 def running_buffers(lay, running_mean, running_var, dtype=np.float64):
     """(running_mean, running_var) as (1, C, 1, ...) arrays; torch's initial zeros and ones where None."""
-    c = lay.shape[1]
-    rm = np.zeros(c, dtype) if running_mean is None else as_array(running_mean, "running_mean", dtype)
-    rv = np.ones(c, dtype) if running_var is None else as_array(running_var, "running_var", dtype)
+    shape = lay.buffer_shape
+    if shape is None:
+        raise InputError("running statistics belong to BatchNorm and InstanceNorm with track_running_stats=True")
+    rm = np.zeros(shape, dtype) if running_mean is None else as_array(running_mean, "running_mean", dtype)
+    rv = np.ones(shape, dtype) if running_var is None else as_array(running_var, "running_var", dtype)
     for name, arr in (("running_mean", rm), ("running_var", rv)):
-        if arr.shape != (c,):
-            raise InputError(f"{name} has shape {tuple(arr.shape)}, expected ({c},)")
+        if arr.shape != shape:
+            raise InputError(f"{name} has shape {tuple(arr.shape)}, expected {shape}")
     return rm.reshape(lay.param_broadcast), rv.reshape(lay.param_broadcast)

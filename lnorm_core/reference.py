@@ -54,8 +54,8 @@ def _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device, req
         dtype = x.dtype if isinstance(x, torch.Tensor) else torch.float64
     dtype = torch_dtype(dtype)
     xt = _tensor(x, dtype, device)
-    spec.check(tuple(xt.shape))
-    pshape = spec.param_shape(tuple(xt.shape))
+    lay = spec.layout(tuple(xt.shape))  # refuses where torch refuses, with torch's words
+    pshape = lay.param_shape
     wt = bt = rm = rv = None
     if spec.has_weight:
         wt = torch.ones(pshape, dtype=dtype, device=device) if weight is None else _tensor(weight, dtype, device)
@@ -64,10 +64,10 @@ def _inputs(spec, x, weight, bias, running_mean, running_var, dtype, device, req
     for name, t in (("weight", wt), ("bias", bt)):
         if t is not None and tuple(t.shape) != tuple(pshape):
             raise InputError(f"{name} has shape {tuple(t.shape)}, expected {tuple(pshape)}")
-    if spec.keeps_running_stats:
-        c = xt.shape[1]
-        rm = torch.zeros(c, dtype=dtype, device=device) if running_mean is None else _tensor(running_mean, dtype, device)
-        rv = torch.ones(c, dtype=dtype, device=device) if running_var is None else _tensor(running_var, dtype, device)
+    if lay.buffer_shape is not None:
+        new = lambda fill: torch.full(lay.buffer_shape, fill, dtype=dtype, device=device)  # noqa: E731 torch's initial
+        rm = new(0.0) if running_mean is None else _tensor(running_mean, dtype, device)
+        rv = new(1.0) if running_var is None else _tensor(running_var, dtype, device)
     if requires_grad:
         for t in (xt, wt, bt):
             if t is not None:

@@ -8,15 +8,15 @@
 
 A fix changes the layer's parameters (named as torch.nn names them), or the layer itself, or
 the input's shape (a reshape of the same numbers: a seeded draw of the new shape is that
-reshape). Which refusal it is comes from the shape and the parameters, not from parsing the
-message, so the message stays whatever spec.check says.
+reshape). Which refusal it is, and the numbers behind it, come with spec.check's TorchRefusal
+(its reason and numbers): nothing here tells the refusals apart again.
 """
 
-import math
 from dataclasses import dataclass
 
-from .errors import InputError
-from .spec import NormSpec
+from .errors import InputError, TorchRefusal
+from .layers import divisors, suffixes
+from .spec import DEFAULT_EPS, NormSpec
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,6 @@ class Refusal:
     fixes: tuple = ()
 
 
-def _accepted(spec, shape):
-    """Whether torch accepts spec on shape (spec.check, which refuses where torch refuses)."""
-    try:
-        spec.check(shape)
-        return True
-    except InputError:
-        return False
-
-
 def _shape_text(shape):
     """A shape as torch prints a tuple: '(4, 2, 3)', '(3,)'."""
     return str(tuple(int(d) for d in shape))
@@ -97,31 +88,14 @@ def refusal_help(spec, shape):
     try:
         spec.check(shape)
         return None
-    except InputError as e:
-        message = str(e)
-    explain = _which(spec, shape)
-    if explain is None:  # a refusal this module does not know: torch's words alone
-        return Refusal(message, "", ())
-    meaning, fixes = explain(spec, shape)
-    kept = tuple(f for f in fixes if _accepted(*f.apply(spec, shape)))
-    return Refusal(message, meaning, kept)
-
-
-def _which(spec, shape):
-    """The explanation that fits this refusal, from the shape and the parameters (None if none does)."""
-    if spec.info.trailing:
-        k = len(spec.normalized_shape)
-        return _trailing if len(shape) < k or shape[-k:] != spec.normalized_shape else None
-    if len(shape) < 2:
-        return _too_few_dims
-    n, c, spatial = shape[0], shape[1], _spatial(shape)
-    if spec.kind == "group":
-        if c % spec.num_groups:
-            return _groups_do_not_divide
-        return _one_value_per_group if n * (c // spec.num_groups) * spatial == 1 else None
-    if spec.kind == "batch":
-        return _one_value_per_channel if n * spatial == 1 and not spec.uses_running_stats else None
-    return _one_spatial_element if spatial == 1 and not spec.uses_running_stats else None
+    except TorchRefusal as e:
+        refusal = e
+    except InputError as e:  # a refusal without a reason: torch's words alone
+        return Refusal(str(e), "", ())
+    numbers = dict(refusal.numbers)
+    meaning, fixes = EXPLAIN[refusal.reason](spec, numbers.pop("shape"), **numbers)
+    kept = tuple(f for f in fixes if NormSpec.accepts(*f.apply(spec, shape)))
+    return Refusal(str(refusal), meaning, kept)
 
 
 # ---- LayerNorm and RMSNorm: normalized_shape is the trailing dims ------------------------------
@@ -131,8 +105,8 @@ def _trailing(spec, shape):
     """normalized_shape that is not the input's last dims (or longer than the input)."""
     ns, k, ndim = spec.normalized_shape, len(spec.normalized_shape), len(shape)
     name = spec.class_name
-    suffixes = [shape[-j:] for j in range(1, ndim + 1)]  # every choice torch accepts, last dim first
-    listed = _or_list([_shape_text(s) for s in suffixes])
+    choices = suffixes(shape)  # every choice torch accepts, last dim first
+    listed = _or_list([_shape_text(s) for s in choices])
     meaning = (f"normalized_shape must be the last dims of the input, which {name} then pools together: "
                f"for {_shape_text(shape)} that is {listed}; ")
     if k > ndim:
@@ -153,15 +127,11 @@ def _trailing(spec, shape):
             meaning += f"no run of dims of {_shape_text(shape)} has the sizes {_shape_text(ns)}."
     fixes = [Fix(_shape_text(s), (("normalized_shape", s),),
                  why="pools the last dim" if len(s) == 1 else f"pools the last {len(s)} dims together")
-             for s in suffixes]
+             for s in choices]
     return meaning, fixes
 
 
 # ---- BatchNorm, InstanceNorm, GroupNorm: (N, C, *) input ------------------------------------------
-
-
-def _spatial(shape):
-    return math.prod(shape[2:])
 
 
 def _too_few_dims(spec, shape):
@@ -183,27 +153,26 @@ def _too_few_dims(spec, shape):
     return meaning, fixes
 
 
-def _groups_do_not_divide(spec, shape):
+def _groups_do_not_divide(spec, shape, n, c, spatial):
     """num_groups that does not divide the channels."""
-    c, g = shape[1], spec.num_groups
-    divisors = [d for d in range(1, c + 1) if c % d == 0]
+    g = spec.num_groups
     meaning = (f"GroupNorm splits the C = {c} channels (dim 1 of {_shape_text(shape)}) into num_groups groups of "
-               f"equal size, so num_groups must divide {c}: {_or_list([str(d) for d in divisors])}. With {g} the "
-               f"groups would hold {c}/{g} channels each.")
+               f"equal size, so num_groups must divide {c}: {_or_list([str(d) for d in divisors(c)])}. With {g} "
+               f"the groups would hold {c}/{g} channels each.")
     fixes = [Fix(f"num_groups={d}", (("num_groups", d),), why=f"{c // d} channel{'s' if c // d > 1 else ''} a group")
-             for d in divisors]
+             for d in divisors(c)]
     return meaning, fixes
 
 
-def _one_value_per_group(spec, shape):
+def _one_value_per_group(spec, shape, n, c, spatial):
     """GroupNorm whose every group holds one element (N = 1, num_groups = C, no spatial elements)."""
-    c, g = shape[1], spec.num_groups
+    g = spec.num_groups
     meaning = (f"GroupNorm({g}) on {_shape_text(shape)} puts each of the {c} channels of the one sample in a group "
                "of its own, with one element: its variance is 0 and its output would be 0. torch refuses it (it "
                "checks the groups as BatchNorm checks channels, in eval mode too). Fewer groups, or more samples, "
                "give each group more than one value.")
     fixes = [Fix(f"num_groups={d}", (("num_groups", d),), why=f"{c // d} channels a group")
-             for d in range(1, c) if c % d == 0]
+             for d in divisors(c)[:-1]]
     more = (2,) + shape[1:]
     fixes.append(Fix(f"shape {_shape_text(more)}", shape=more, why="a batch of 2 samples"))
     return meaning, fixes
@@ -215,13 +184,11 @@ def _running_stats_fix(spec):
                why=f"{spec.class_name} then normalizes with running_mean and running_var, as at inference")
 
 
-def _one_value_per_channel(spec, shape):
+def _one_value_per_channel(spec, shape, n, c, spatial):
     """BatchNorm in training (or eval without running statistics) with one value per channel."""
-    n, c = shape[0], shape[1]
     in_eval = " (in eval mode too, without track_running_stats)" if not spec.training else ""
-    spatial = "no spatial dims" if len(shape) == 2 else f"{_spatial(shape)} spatial element"
     meaning = (f"BatchNorm in training pools each channel over the batch and the spatial dims{in_eval}: "
-               f"{_shape_text(shape)} has N = {n} and {spatial}, so each of the {c} channels has one value, "
+               f"{_shape_text(shape)} has N = {n} and {_spatial_text(shape, spatial)}, so each of the {c} channels has one value, "
                "whose variance is 0. torch refuses. Use the running statistics (eval mode), a larger batch, or a "
                "layer that pools within a sample.")
     more = (2,) + shape[1:]
@@ -233,12 +200,42 @@ def _one_value_per_channel(spec, shape):
     return meaning, fixes
 
 
-def _one_spatial_element(spec, shape):
+def _one_spatial_element(spec, shape, n, c, spatial):
     """InstanceNorm in training (or eval without running statistics) with one spatial element."""
-    spatial = "no spatial dims" if len(shape) == 2 else f"{_spatial(shape)} spatial element"
     meaning = (f"InstanceNorm pools each (sample, channel) over its spatial dims (dims 2 and on): "
-               f"{_shape_text(shape)} has {spatial}, so each group has one value, whose "
+               f"{_shape_text(shape)} has {_spatial_text(shape, spatial)}, so each group has one value, whose "
                "variance is 0. torch refuses in training, and in eval mode without track_running_stats. Use the "
                "running statistics (eval mode), or BatchNorm, which pools each channel over the batch.")
     fixes = [_running_stats_fix(spec), Fix("BatchNorm", (("kind", "batch"),), why="pools each channel over the batch")]
     return meaning, fixes
+
+
+def _eps_not_positive(spec, shape, n, c, spatial):
+    """BatchNorm in training (or eval without running statistics) with eps <= 0."""
+    meaning = (f"BatchNorm in training divides by sqrt(var + eps) with each channel's variance over this batch, "
+               f"which may be 0, so F.batch_norm takes only an eps above 0; eps = {spec.eps:g} is not. In eval mode "
+               "with running statistics it divides by sqrt(running_var + eps) and takes eps = 0 too.")
+    fixes = [Fix(f"eps={DEFAULT_EPS:g}", (("eps", DEFAULT_EPS),), why="torch's default")]
+    if spec.eps == 0:
+        fixes.append(_running_stats_fix(spec))
+    return meaning, fixes
+
+
+def _eps_negative(spec, shape, n, c, spatial):
+    """BatchNorm in eval with running statistics and eps < 0."""
+    meaning = (f"BatchNorm in eval mode divides by sqrt(running_var + eps); F.batch_norm takes no negative eps "
+               f"there (in training none at or below 0), and eps = {spec.eps:g} is negative. The other layers take "
+               "a negative eps as given.")
+    return meaning, [Fix(f"eps={DEFAULT_EPS:g}", (("eps", DEFAULT_EPS),), why="torch's default")]
+
+
+def _spatial_text(shape, spatial):
+    """'no spatial dims', or '1 spatial element'."""
+    return "no spatial dims" if len(shape) == 2 else f"{spatial} spatial element"
+
+
+# each TorchRefusal's reason: the function that says what it means and which choices torch accepts instead
+EXPLAIN = {"normalized_shape": _trailing, "too_few_dims": _too_few_dims, "groups_do_not_divide": _groups_do_not_divide,
+           "one_value_per_group": _one_value_per_group, "one_value_per_channel": _one_value_per_channel,
+           "one_spatial_element": _one_spatial_element, "eps_not_positive": _eps_not_positive,
+           "eps_negative": _eps_negative}

@@ -1,10 +1,11 @@
 """The space of links a person can reach, drawn by hypothesis, and what torch.nn says about each.
 
-links() draws a complete link: a page (explorer, compare, pitfalls, timing), every sidebar
+links() draws a complete link: a page (explorer, compare, pitfalls, practice, timing), every sidebar
 control as the sidebar writes it into the URL (layer, shape or a pasted torch print,
 normalized_shape among the valid suffixes, num_groups among the divisors, eps among the
-sidebar's choices, affine, init, mode, track_running_stats, momentum, seed, distribution,
-offset, scale) and the page's own tab or dtype. torch_refusal() asks torch.nn, not lnorm,
+sidebar's choices and negative ones, affine, init, mode, track_running_stats, any momentum, seed, distribution,
+offset, scale) and the page's own tab or dtype; for Practice, an exercise or a set of them drawn from
+lnorm_core.practice's space. torch_refusal() asks torch.nn, not lnorm,
 whether the layer runs on that input. check_link_opens() opens the link under AppTest and
 checks the property. tests/app/test_views_space.py runs it in CI; bench/fuzz_pages.py runs it
 for thousands of links.
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import lnorm_core as lc
+from lnorm_core import practice
 
 CATCH_ALL = "Something went wrong"  # lnorm_app.ui.user_errors' message for a bug
 DEFAULTED = "using the default instead"  # a control value the page could not read
@@ -42,6 +44,7 @@ PITFALLS_CODE = ["", "import torch\nln = torch.nn.LayerNorm(x.shape[-1])\n"
                  "import os\nos.system('touch pwned')", "y = [i for i in range(10 ** 9)]", "**not** [code](x)"]
 PITFALLS_OPEN = ["open_unbiased", "open_std_under_sqrt", "open_whole_sample", "open_unbiased-std_under_sqrt"]
 TIMING_PLOTS = ["Time", "GB/s and the ceiling", "GPU against CPU", "All rows"]
+MOMENTA = st.one_of(st.sampled_from([0.0, 0.1, 1.0, -1.2, 1.5]), st.floats(-2.0, 2.0))  # torch takes any
 MAX_PASTE = 1000  # torch prints up to 1000 elements in full; above that it summarizes with "..."
 SMALL = 256  # most draws stay under this many elements, so that a run is fast
 
@@ -103,11 +106,13 @@ def _printed(x, dtype):
 
 
 @st.composite
-def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
+def links(draw, pages=("explorer", "compare", "pitfalls", "practice", "timing")):
     """A complete link to a page: the sidebar's controls and the page's own, as the app writes them."""
     page = draw(st.sampled_from(pages))
     if page == "timing":
         return _timing_link(draw)
+    if page == "practice":
+        return _practice_link(draw)
     params = {}
     paste = draw(st.integers(0, 3)) == 0
     if paste:
@@ -135,13 +140,13 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
         g = draw(st.sampled_from([d for d in range(1, c + 1) if c % d == 0]))
         layer["num_groups"] = g
         params["groups"] = str(g)
-    eps = draw(st.sampled_from((["None"] if kind == "rms" else []) + EPS_CHOICES))
+    eps = draw(st.sampled_from((["None"] if kind == "rms" else []) + EPS_CHOICES + ["-0.5", "-1e-05"]))
     params["eps"] = eps
     layer["eps"] = None if eps == "None" else float(eps)
     if kind in ("batch", "instance"):
         mode = draw(st.sampled_from(["train", "eval"]))
         track = draw(st.booleans())
-        momentum = draw(st.one_of(st.sampled_from([0.0, 0.1, 1.0]), st.floats(0.0, 1.0)))
+        momentum = draw(MOMENTA)
         params.update(mode=mode, track=str(track).lower(), momentum=repr(momentum))
         layer.update(training=mode == "train", track_running_stats=track, momentum=momentum)
     affine = draw(st.booleans())
@@ -168,6 +173,13 @@ def links(draw, pages=("explorer", "compare", "pitfalls", "timing")):
             if y is not None:
                 params["wrong"] = str((y * draw(st.sampled_from([1.0, 1.0001, 1.5]))).to(torch.float32))
     return link
+
+
+def _practice_link(draw):
+    """A Practice link: one exercise of any kind drawn from its seed (?ex=), or a set of two or three (?set=)."""
+    codes = [practice.draw(draw(st.sampled_from(list(practice.KINDS.values()))), draw(st.integers(0, 2**32))).code
+             for _ in range(draw(st.sampled_from([1, 1, 2, 3])))]
+    return Link("practice", {"ex": codes[0]} if len(codes) == 1 else {"set": "~".join(codes)})
 
 
 def _timing_link(draw):
@@ -297,7 +309,7 @@ def check_link_opens(link):
     assert not any(CATCH_ALL in e for e in errors), f"{link}: {errors}\n" + "\n".join(logged)
     warnings = [shown(w.value) for w in at.warning]
     assert not any(DEFAULTED in w for w in warnings), f"{link}: {warnings}"
-    if link.page == "timing":
+    if link.page in ("timing", "practice"):  # no sidebar layer: nothing torch could refuse
         assert not errors, f"{link}: {errors}"
         return at
     refusal = torch_refusal(link)

@@ -1,7 +1,9 @@
-"""The torch.nn module a NormSpec stands for: the independent reference of the core's tests."""
+"""The torch.nn module a NormSpec stands for, the independent reference of the core's tests, and a LayerPair's
+gaps checked against two such modules."""
 
 import re
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -65,3 +67,46 @@ def printed_param_shapes(printed):
         else:
             rest.append(line)
     return shapes, "\n".join(rest)
+
+
+def module_with(spec, shape, weight=None, bias=None, eval_mode=False):
+    """torch.nn's module for spec with the given weight and bias (ones and zeros where None), in train or eval."""
+    m = module_for(spec, shape)
+    with torch.no_grad():
+        if getattr(m, "weight", None) is not None:
+            m.weight.copy_(torch.ones_like(m.weight) if weight is None else torch.from_numpy(np.asarray(weight)))
+        if getattr(m, "bias", None) is not None:
+            m.bias.copy_(torch.zeros_like(m.bias) if bias is None else torch.from_numpy(np.asarray(bias)))
+    m.train(not eval_mode)
+    return m
+
+
+def _pair_outputs(pair, x, gap):
+    """torch's y_a and y_b (back in x's layout) for the setting of one Gap of pair."""
+    xt = torch.from_numpy(x)
+    xb = eval(pair.view.code, {"x": xt})  # noqa: S307 - the code the page shows, run in torch
+    assert tuple(xb.shape) == pair.view.shape
+    np.testing.assert_array_equal(xb.numpy(), pair.view.apply(x))
+    affine = gap.what.startswith("affine")  # else the plain modules
+    a = pair.spec_a.with_(training=True).with_affine(affine)
+    b = pair.spec_b.with_(training=True).with_affine(affine)
+    ma = module_with(a, x.shape, gap.weight_a, gap.bias_a, eval_mode=gap.eval_a)
+    mb = module_with(b, pair.view.shape, gap.weight_b, gap.bias_b, eval_mode=gap.eval_b)
+    with torch.no_grad():
+        ya = ma(xt).numpy()
+        yb = pair.view.undo(mb(xb).numpy(), x.shape)
+    return ya, yb
+
+
+def check_pair_against_torch(pair, x):
+    """Each gap of a LayerPair is torch's: its two modules on x and on the pair's view of x differ by it."""
+    for name, gap in pair.gaps.items():
+        ya, yb = _pair_outputs(pair, x, gap)
+        torch_gap = float(np.max(np.abs(ya - yb)))
+        np.testing.assert_allclose(torch_gap, gap.max_abs, rtol=1e-6, atol=1e-9, err_msg=name)
+        if name == "no affine":
+            assert (torch_gap < 1e-9) == pair.same_output, (name, torch_gap)
+        if name == "affine" and pair.same_output:
+            assert (torch_gap < 1e-9) == pair.b_covers_a, (name, torch_gap)
+        if name == "affine reversed" and pair.same_output:
+            assert (torch_gap < 1e-9) == pair.a_covers_b, (name, torch_gap)

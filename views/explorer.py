@@ -6,14 +6,8 @@ from lnorm_app import figures, ui
 from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
 from lnorm_app.models.explorer import EQUIVALENTS_MAX_ELEMENTS, explore, same_pooling
 from lnorm_app.models.refusals import refusal_for
-from lnorm_app.reproduce import (
-    FIRST_GROUPS,
-    downloads,
-    module_code,
-    numpy_code,
-    stats_columns,
-    torch_code,
-)
+from lnorm_app.downloads import FIRST_GROUPS, downloads, stats_columns
+from lnorm_app.reproduce import module_code, numpy_code, torch_code
 
 TABS = ["Groups", "3-D cube", "Input → output", "Weight and bias", "Same pooling", "Reproduce in PyTorch"]
 STATS_FORMAT = {name: st.column_config.NumberColumn(format=fmt) for name, fmt in (

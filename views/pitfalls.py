@@ -13,15 +13,10 @@ from lnorm_app.cache import derived
 from lnorm_app.models import code as code_model
 from lnorm_app.models.explorer import explore
 from lnorm_app.figures.pitfalls import pooling_figure, steps_table
-from lnorm_app.models.pitfalls import (
-    WHOLE_SAMPLE,
-    against_choices,
-    batch_steps,
-    finder,
-    pitfall_output,
-    pitfalls,
-    pooling,
-)
+from lnorm_app.models.batch_steps import batch_steps
+from lnorm_app.models.finder import finder
+from lnorm_app.models.pitfalls import pitfall_output, pitfalls
+from lnorm_app.models.pooling import WHOLE_SAMPLE, against_choices, pooling
 
 # the forum question: x = torch.manual_seed(0); torch.randn(2, 3, 4) as torch prints it, and the row x[0, 1]
 # normalized by hand with statistics.stdev under the square root (from x itself, then printed with 4 decimals)
@@ -90,8 +85,9 @@ def show_verdict(f, spec):
         where = "the whole output y"
     others = [d.label(p) for p in d.positions[1:]]
     also = f" The same numbers also sit at {', '.join(others)}: the output repeats itself there." if others else ""
+    layer = layer_words(spec, d.output_shape)
     if d.verdict == "correct":
-        st.success(f"**Your numbers are right**: they are {where} of the output of {layer_words(spec)}, to the "
+        st.success(f"**Your numbers are right**: they are {where} of the output of {layer}, to the "
                    f"{f.printed_as} you pasted.{also}", icon=":material/check_circle:")
     elif d.verdict == "match":
         these = "these mistakes" if len(f.mistakes) > 1 else "this mistake"
@@ -111,7 +107,7 @@ def show_verdict(f, spec):
                        + "; ".join(plain(c) for c in d.mistakes[1:]) + ".")
     else:
         st.warning(f"**No mistake, and no combination of up to three, gives your numbers** anywhere in the output "
-                   f"of {layer_words(spec)}. The closest {where} of the right output is off by up to "
+                   f"of {layer}. The closest {where} of the right output is off by up to "
                    f"{d.nearest_distance:.4g}. Check that the numbers belong to this tensor and to the layer "
                    "chosen in the sidebar.", icon=":material/help:")
     blocks = [("your numbers, as read", printed(f.wrong))]
@@ -123,9 +119,9 @@ def show_verdict(f, spec):
         st.caption(f.input_note)
 
 
-def layer_words(spec):
-    """The layer as torch prints it, in backticks: `LayerNorm((4,), eps=1e-05)`."""
-    return f"`{spec.label()}`"
+def layer_words(spec, shape):
+    """The layer as torch prints it, in backticks: `LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)`."""
+    return f"`{spec.torch_name(shape)}`"
 
 
 def show_steps(f):
@@ -205,7 +201,8 @@ def open_key(mistakes):
 
 
 def every_mistake(config, result):
-    st.header(f"Every mistake: {result.spec.label()} on an input of shape {tuple(result.x.shape)}")
+    shape = tuple(result.x.shape)
+    st.header(f"Every mistake: {result.spec.torch_name(shape)} on an input of shape {shape}")
     side_by_side([("the input", printed(result.x)), ("torch's output (the right answer)", printed(result.y_torch))])
     ui.chart(figures.pitfall_differences(result.y_torch, result.rows), COVERS)
     st.write("Each mistake, alone and in the combinations people make; open one for its numbers, the line of code "
@@ -271,10 +268,10 @@ def show_reading(v):
     if v.layer_note:
         st.info(v.layer_note, icon=":material/compare_arrows:")
     if r.verdict == "correct":
-        st.success(f"**Your code computes {layer_words(r.spec)}** on {r.where or 'x'}: no step parts from torch.",
+        st.success(f"**Your code computes {layer_words(r.spec, r.x.shape)}** on {r.where or 'x'}: no step parts from torch.",
                    icon=":material/check_circle:")
     elif r.verdict == "mistakes":
-        against = f", against {layer_words(r.spec)}" if r.spec is not None else ""
+        against = f", against {layer_words(r.spec, r.x.shape)}" if r.spec is not None else ""
         st.error("**" + " + ".join(f"line {r.line(m)}: {code_model.ALL_MISTAKES[m].title}" for m in r.mistakes)
                  + f"**{against}.", icon=":material/search:")
     else:

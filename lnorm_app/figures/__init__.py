@@ -5,6 +5,7 @@
     affine    weight_map, affine_figure
     compare   error_heatmap, variance_sweep_figure
     pitfalls  pitfall_differences, pitfall_bars, running_stats_figure, train_eval_figure
+    practice  pick_figure, checked_figure (the Explorer's grid, cells to click and cells checked)
     timing    timing_time_figure, timing_bandwidth_figure, timing_speedup_figure
     timing_gpu  gpu_bandwidth_figure, gpu_peak_figure, costs_figure
 

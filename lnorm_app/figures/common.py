@@ -241,13 +241,13 @@ def ordinal(n):
     return f"{n}{suffix}"
 
 
-def _rows_layout(rows, panel_px, gap_px, extra_px):
+def rows_layout(rows, panel_px, gap_px, extra_px):
     """(vertical_spacing, figure height) for rows of panel_px-high panels gap_px apart, plus margins."""
     plot_px = rows * panel_px + (rows - 1) * gap_px
     return (gap_px / plot_px if rows > 1 else 0.0), plot_px + extra_px
 
 
-def _grid(count, max_cols):
+def grid(count, max_cols):
     """(rows, cols) of a grid of count panels."""
     cols = min(count, max_cols)
     return math.ceil(count / cols), cols
@@ -258,7 +258,7 @@ def _domain(low, high):
     return [min(max(low, 0.0), 1.0), min(max(high, 0.0), 1.0)]
 
 
-def _panel_axes(count, cols, titles=None, hspace=0.06, vspace=0.12):
+def panel_axes(count, cols, titles=None, hspace=0.06, vspace=0.12):
     """(layout, [(xref, yref)]): count panels in a grid cols wide, with titles; make_subplots is ~10x slower."""
     rows = math.ceil(count / cols)
     w = (1 - hspace * (cols - 1)) / cols
@@ -279,7 +279,7 @@ def _panel_axes(count, cols, titles=None, hspace=0.06, vspace=0.12):
     return layout, refs
 
 
-def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, customdata=None, max_panels=6,
+def heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, customdata=None, max_panels=6,
                     color=None):
     """A grid of heatmaps of `values` (any shape), one per leading index, at most MAX_CELLS cells.
 
@@ -300,7 +300,7 @@ def _heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, cus
     titles = panel_titles(shape, count) if count > 1 else None
     col_idx = np.arange(as_panels(values).shape[2])[::stride]  # the true indices of the kept columns
     row_idx = np.arange(as_panels(values).shape[1])[::stride]
-    layout, refs = _panel_axes(count, cols, titles, vspace=min(0.12, 0.4 / rows))
+    layout, refs = panel_axes(count, cols, titles, vspace=min(0.12, 0.4 / rows))
     cells = shown.size
     traces = [dict(type="heatmap", z=compact(np.where(np.isfinite(shown[i]), shown[i], np.nan), cells),  # inf/NaN
                    x=col_idx, y=row_idx, xaxis=refs[i][0], yaxis=refs[i][1], coloraxis="coloraxis",  # : blank

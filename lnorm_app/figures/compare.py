@@ -5,7 +5,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import SEQUENTIAL, _heatmap_panels, shown_once
+from .common import SEQUENTIAL, heatmap_panels, shown_once
 
 ALGORITHM_LABELS = {"two_pass": "two-pass", "one_pass": "one-pass: E[x²] − E[x]²", "welford": "Welford"}
 _ALGORITHM_COLORS = {"two_pass": "#4e79a7", "one_pass": "#e15759", "welford": "#59a14f"}
@@ -30,7 +30,7 @@ def error_heatmap(abs_err, title="|torch − core|"):
 
     ticks = list(range(lo, hi + 1, max(1, (hi - lo) // 8)))
     coloraxis = dict(colorscale=SEQUENTIAL, cmin=lo, cmax=hi)
-    fig = _heatmap_panels(err, title, "|error|", coloraxis,
+    fig = heatmap_panels(err, title, "|error|", coloraxis,
                           "row %{y}, column %{x}<br>|error| = %{customdata:.3g}<extra></extra>", customdata=err,
                           color=log_colour)
     fig.update_layout(coloraxis_colorbar=dict(tickvals=ticks, ticktext=["0" if t == lo else f"1e{t}" for t in ticks]))

@@ -1,6 +1,7 @@
 """The Explorer's figures: the groups as heatmaps, the GroupNorm cube, input to output on one scale."""
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,9 +12,9 @@ from .common import (
     MAX_CELLS,
     TEXT_CELLS,
     TICK_CELLS,
-    _grid,
-    _panel_axes,
-    _rows_layout,
+    grid,
+    panel_axes,
+    rows_layout,
     axis_titles,
     compact,
     dim_names,
@@ -36,6 +37,64 @@ def _stat_names(spec):
     return ("mean", "var") if spec.centers else ("mean", "mean square")
 
 
+@dataclass(frozen=True)
+class SliceGrid:
+    """The Explorer's picture of a tensor: one panel per 2-D slice, in a grid laid out by hand.
+
+    first, kept, stride, note, titles: which slices are drawn, how strided, what is left out, and each
+    panel's index (see common.slice_view). layout: the panels' axes, titled (dims and indices) and ticked
+    on every cell of a short axis; refs: each panel's (xref, yref); xs, ys: the column and row indices
+    drawn; cols: panels in a row; height: the figure's.
+    """
+
+    first: int
+    kept: int
+    stride: int
+    note: str
+    titles: list
+    layout: dict
+    refs: list
+    xs: np.ndarray
+    ys: np.ndarray
+    cols: int
+    height: int
+
+    def panels(self, a):
+        """The drawn slices of an array of the tensor's shape: (kept, rows, cols)."""
+        return slice_panels(a, self.first, self.kept, self.stride)
+
+
+def slice_grid(kind, shape, max_panels=12, max_cells=MAX_CELLS, panel_label=None):
+    """The SliceGrid of an input of `shape` to a layer of `kind` (it names the dims): at most max_panels slices
+    and max_cells cells. The id maps draw their heatmaps on it; so can any picture of the tensor cell by cell
+    (the Practice page's, where a person clicks the cells).
+
+    panel_label(k, take) -> what panel k's title adds (take(a): the drawn slices of an array like x).
+    """
+    first, kept, stride, note, titles = slice_view(shape, 0, max_panels, max_cells)
+    take = lambda a: slice_panels(a, first, kept, stride)  # noqa: E731
+    rows_shown, cols_shown = take(np.broadcast_to(np.False_, shape)).shape[1:]
+    rows, cols = grid(kept, 4)
+    panel_h = min(420, max(150, 28 * rows_shown))
+    named = [t + (panel_label(k, take) if panel_label else "") for k, t in enumerate(titles)]
+    two_lines = len(titles) > 1 and any("<br>" in t for t in named)
+    gap, height = rows_layout(rows, panel_h, gap_px=90 if two_lines else 70, extra_px=160)
+    # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
+    layout, refs = panel_axes(kept, cols, named if len(titles) > 1 else None, hspace=0.04, vspace=gap)
+    xs = np.arange(0, cols_shown * stride, stride)
+    ys = np.arange(0, rows_shown * stride, stride)
+    row_title, col_title = axis_titles(kind, shape)
+    for k, (xref, yref) in enumerate(refs):
+        xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
+        yaxis.update(autorange="reversed", title=dict(text=row_title) if k % cols == 0 else None)
+        xaxis.update(title=dict(text=col_title) if k + cols >= kept else None)  # under the lowest panel of each column
+        if len(ys) <= TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
+            yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
+        if len(xs) <= TICK_CELLS:
+            xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
+    return SliceGrid(first, kept, stride, note, titles, layout, refs, xs, ys, cols, height)
+
+
 def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cells=MAX_CELLS, max_panels=12,
            panel_label=None):
     """Ids of the elements of x (its groups, its weight entries) as heatmaps: one panel per 2-D slice of x,
@@ -49,32 +108,16 @@ def id_map(kind, shape, ids, n_ids, what, labels, custom, hover, title, max_cell
     its title adds. Above _MAX_BANDS ids the colour is the id modulo the colours (the hover still says it).
     At most max_panels slices and max_cells cells.
     """
-    first, kept, stride, note, titles = slice_view(shape, 0, max_panels, max_cells)
-    take = lambda a: slice_panels(a, first, kept, stride)  # noqa: E731  the shown cells of an array like x
+    panels = slice_grid(kind, shape, max_panels, max_cells, panel_label and (lambda k, take: panel_label(take(ids)[k])))
+    kept, note, titles, refs, xs, ys = panels.kept, panels.note, panels.titles, panels.refs, panels.xs, panels.ys
+    take = panels.panels  # the shown cells of an array like x
     shown = take(ids)
     cells = shown.size
     many = n_ids > _MAX_BANDS
     z = shown % len(GROUP_COLORS) if many else shown
     n_bands = len(GROUP_COLORS) if many else n_ids
     data = compact(np.stack(custom(take, shown), axis=-1), cells)
-    rows, cols = _grid(kept, 4)
-    panel_h = min(420, max(150, 28 * shown.shape[1]))
-    named = [t + (panel_label(shown[k]) if panel_label else "") for k, t in enumerate(titles)]
-    two_lines = len(titles) > 1 and any("<br>" in t for t in named)
-    gap, height = _rows_layout(rows, panel_h, gap_px=90 if two_lines else 70, extra_px=160)
-    # the grid laid out by hand: make_subplots and update_* calls were half of the page's server time
-    layout, refs = _panel_axes(kept, cols, named if len(titles) > 1 else None, hspace=0.04, vspace=gap)
-    xs = np.arange(0, shown.shape[2] * stride, stride)
-    ys = np.arange(0, shown.shape[1] * stride, stride)
-    row_title, col_title = axis_titles(kind, shape)
-    for k, (xref, yref) in enumerate(refs):
-        xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
-        yaxis.update(autorange="reversed", title=dict(text=row_title) if k % cols == 0 else None)
-        xaxis.update(title=dict(text=col_title) if k + cols >= kept else None)  # under the lowest panel of each column
-        if len(ys) <= TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
-            yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
-        if len(xs) <= TICK_CELLS:
-            xaxis.update(tickmode="array", tickvals=[int(v) for v in xs])
+    layout, height = panels.layout, panels.height
     text = labels(shown) if cells <= TEXT_CELLS and not many else None
     # a key of 10 colours for 1000s of ids misleads, and its labels must not overlap: about 16 px each, in the
     # plot's height less the key's title
@@ -117,7 +160,7 @@ def group_map(e, max_cells=MAX_CELLS, max_panels=12):
                   custom, lambda k: hover, title, max_cells, max_panels)
 
 
-def _cube_shape(shape):
+def cube_shape(shape):
     """x's shape as three axes (dim 0, dim 1, the rest merged): (N, C, H·W) or (batch, seq, dim)."""
     if len(shape) == 1:
         return (1, 1, shape[0])
@@ -198,7 +241,7 @@ def group_cube(e, selected=0, max_points=MAX_CUBE_POINTS):
     """
     spec, shape = e.spec, e.x.shape
     selected = int(min(max(selected, 0), e.n_groups - 1))
-    dims = _cube_shape(shape)
+    dims = cube_shape(shape)
     ids = e.f.ids.reshape(dims)
     values = e.x.reshape(dims)
     names = _cube_names(spec.kind, shape)
@@ -312,9 +355,9 @@ def stage_grid(kind, shape, stages, ids, what, title, first=0, max_slices=3, max
     cells = ids.size * n_stages
     show_text = cells <= TEXT_CELLS
     panel_h = min(360, max(150, 28 * ids.shape[1]))
-    gap, height = _rows_layout(kept, panel_h, gap_px=24, extra_px=170)
+    gap, height = rows_layout(kept, panel_h, gap_px=24, extra_px=170)
     # the grid laid out by hand, as id_map's: make_subplots and its validation took ~250 ms of a rerun
-    layout, refs = _panel_axes(kept * n_stages, n_stages, hspace=0.02, vspace=gap)
+    layout, refs = panel_axes(kept * n_stages, n_stages, hspace=0.02, vspace=gap)
     layout["annotations"] = [dict(text=name, font=dict(size=16), showarrow=False, xref="paper", yref="paper",
                                   x=sum(layout[f"xaxis{'' if j == 0 else j + 1}"]["domain"]) / 2, y=1.0,
                                   xanchor="center", yanchor="bottom") for j, (name, _) in enumerate(shown)]

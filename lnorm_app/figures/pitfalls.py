@@ -14,11 +14,11 @@ from .common import (
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
-    _heatmap_panels,
-    _panel_axes,
     as_panels,
     compact,
+    heatmap_panels,
     limit_panels,
+    panel_axes,
     panel_titles,
     symmetric_range,
 )
@@ -104,7 +104,7 @@ def running_stats_figure(running_mean, running_var, max_channels=12):
     steps, c = rm.shape
     k = min(c, max_channels)
     x = np.arange(steps)
-    layout, refs = _panel_axes(2, 2, ("running_mean", "running_var (unbiased)"), hspace=0.1)
+    layout, refs = panel_axes(2, 2, ("running_mean", "running_var (unbiased)"), hspace=0.1)
     for axis in ("xaxis", "xaxis2"):
         layout[axis].update(title=dict(text="training step (0: torch's initial buffers)"), dtick=max(1, (steps - 1) // 10))
     traces = []
@@ -125,7 +125,7 @@ def running_stats_figure(running_mean, running_var, max_channels=12):
 def train_eval_figure(diff):
     """A heatmap of eval output minus train output (explore.Steps.diff) on the diverging scale."""
     zmin, zmax = symmetric_range(diff)
-    return _heatmap_panels(diff, "eval output − train output, same batch", "eval − train",
+    return heatmap_panels(diff, "eval output − train output, same batch", "eval − train",
                            dict(colorscale=DIVERGING, cmin=zmin, cmax=zmax),
                            "row %{y}, column %{x}<br>eval − train = %{z:.4f}<extra></extra>")
 
@@ -189,7 +189,7 @@ def pooling_figure(p, max_cells=MAX_CELLS, max_panels=6):
     count = shown.shape[0]
     titles = ["x" + t for t in panel_titles(shape, start + count)[start:]] if count > 1 or start else None
     cols = min(count, 3)
-    layout, refs = _panel_axes(count, cols, titles, vspace=0.18)
+    layout, refs = panel_axes(count, cols, titles, vspace=0.18)
     cells = shown.size
     text = cells <= 300
     names = ["elsewhere", "in both groups", f"only in {p.layer_name}'s group", f"only in {p.other_name}'s group"]

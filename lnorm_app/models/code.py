@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from lnorm_core import InputError, group_steps, read_code
-from lnorm_core.read_code import ALL_MISTAKES, MAX_CODE_CHARS, vocabulary
+from lnorm_core.read_code import ALL_MISTAKES, MAX_CODE_CHARS, layer_name, vocabulary
 
-from ..cache import CACHE_MIB, BoundedCache
+from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 from .explorer import explore
-from .pitfalls import digest, step_rows
+from .finder import digest, table as step_rows
 
 # the forum question as code: one row of torch.manual_seed(0); torch.randn(2, 3, 4) typed in, and normalized with
 # statistics.stdev under math.sqrt (the sidebar's default tensor holds that row at x[0, 1, :])
@@ -65,7 +65,7 @@ class CodeView:
 
 # a reading keeps its input and outputs: small ones fit, a large tensor's is read again on each rerun (the budget
 # of every cache together is held by tests/app/test_hosting.py)
-_code_cache = BoundedCache(max_entries=16, max_bytes=CACHE_MIB["code"] << 20)
+_code_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["code"] << 20)
 
 
 def read(config, code):
@@ -74,7 +74,8 @@ def read(config, code):
         return None
     if len(code) > MAX_CODE_CHARS:
         raise InputError(f"the code has {len(code):,} characters; lnorm reads at most {MAX_CODE_CHARS:,}")
-    return _code_cache.get_or_compute(("code", digest(code)) + config.key(), lambda: _read(config, code))
+    return _code_cache.get_or_compute(("code", digest(code)) + config.key(), lambda: _read(config, code),
+                                      config.elements())
 
 
 def _read(config, code):
@@ -82,8 +83,9 @@ def _read(config, code):
     r = read_code(code, e.spec, x=e.x)
     note = ""
     if r.code_spec is not None and r.code_spec != e.spec:
-        note = (f"The code builds {r.code_spec.label()}; the sidebar says {e.spec.label()}. lnorm compares the code "
-                f"with the layer it builds, {r.code_spec.label()}.")
+        code_layer, sidebar_layer = layer_name(r.code_spec, e.x.shape), layer_name(e.spec, e.x.shape)
+        note = (f"The code builds {code_layer}; the sidebar says {sidebar_layer}. lnorm compares the code "
+                f"with the layer it builds, {code_layer}.")
         r = read_code(code, x=e.x)
     lines = tuple(CodeLine(n, text, r.notes_at(n), tuple(
         (m, ALL_MISTAKES[m].title, ALL_MISTAKES[m].fix) for m in r.mistakes if r.lines[m] == n))

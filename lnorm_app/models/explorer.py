@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lnorm_core import NormSpec, equivalents, forward, refusal_help
-from lnorm_core.equivalence import layernorm_vs_instancenorm
+from lnorm_core import NormSpec, equivalents, forward, layernorm_vs_instancenorm, refusal_help
 
 from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 
@@ -91,7 +90,7 @@ def _explore(config):
     with np.errstate(invalid="ignore"):  # an inf variance gives NaN here, not a RuntimeWarning
         expected = f.var / (f.var + eps)  # x_hat = (x - m) / sqrt(v + eps) has variance v / (v + eps)
     caption = (
-        f"{spec.label()} on {tuple(shape)}: {n_groups} group{'s' if n_groups != 1 else ''} "
+        f"{spec.torch_name(shape)} on {tuple(shape)}: {n_groups} group{'s' if n_groups != 1 else ''} "
         f"of {size} element{'s' if size != 1 else ''} each"
     )
     if spec.uses_running_stats:

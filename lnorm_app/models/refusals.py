@@ -63,6 +63,8 @@ def _controls(fix, config):
             out.append(("mode", "train" if value else "eval"))
         elif name == "track_running_stats":
             out.append(("track", bool(value)))
+        elif name == "eps":
+            out.append(("eps", f"{value:g}"))  # as the eps box lists it: "1e-05"
         else:  # a parameter with no control of its own
             return None
     return tuple(out)
@@ -74,7 +76,7 @@ _cache = BoundedCache(max_entries=64, max_bytes=1 << 20)
 def refusal_for(config):
     """The RefusalView of config, or None where torch accepts its layer on its input (or the input is bad).
 
-    Bad input that is not torch's refusal (a ragged paste, an eps of -1) is left to the page's
+    Bad input that is not torch's refusal (a ragged paste, an eps of "abc") is left to the page's
     usual message: this only explains what torch itself refuses.
     """
     return _cache.get_or_compute(("refusal",) + config.key(), lambda: _refusal_for(config), config.elements())

@@ -18,8 +18,9 @@ from .limits import (
     MAX_STEPS,
     MAX_WORK,
 )
+from .layers import layer_name
 from .reading import ALL_MISTAKES, READER_MISTAKES, Reading, read_code, vocabulary
 
 __all__ = ["ALL_MISTAKES", "MAX_AST_DEPTH", "MAX_AST_NODES", "MAX_BRACKETS", "MAX_CALL_DEPTH", "MAX_CODE_CHARS",
            "MAX_CODE_LINES", "MAX_LIST", "MAX_LOOP_ITERATIONS", "MAX_STEPS", "MAX_WORK", "READER_MISTAKES",
-           "Reading", "read_code", "vocabulary"]
+           "Reading", "layer_name", "read_code", "vocabulary"]

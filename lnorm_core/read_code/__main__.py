@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import InputError
 from ..parse import parse_shape, parse_tensor
 from ..spec import NormSpec
+from .layers import layer_name
 from .limits import MAX_CODE_CHARS
 from .reading import ALL_MISTAKES, read_code
 
@@ -44,8 +45,10 @@ def report(r):
     """The reading as lines of text."""
     out = [f"verdict: {r.verdict}"]
     if r.spec is not None:
-        out.append(f"compared with: {r.spec.label()}"
-                   + (f" (the code builds {r.code_spec.label()})" if r.code_spec and r.code_spec != r.spec else ""))
+        shape = r.x.shape
+        out.append(f"compared with: {layer_name(r.spec, shape)}"
+                   + (f" (the code builds {layer_name(r.code_spec, shape)})" if r.code_spec and r.code_spec != r.spec
+                      else ""))
     if r.where:
         out.append(f"the output covers: {r.where}")
     for m in r.mistakes:

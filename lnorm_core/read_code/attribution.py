@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import InputError
 from ..recipe import Recipe
 from .context import index_label
+from .layers import layer_name
 
 POOL_MISTAKES = {"whole": "whole_sample", "other": "other_dims", "misaligned": "no_keepdim"}
 
@@ -59,7 +60,7 @@ def attribute(ctx, out, spec):
     try:
         lay = spec.layout(shape)
     except InputError as e:
-        a.problems.append((ctx.input_line, f"{spec.label()} does not fit the code's input of shape {shape}: {e}"))
+        a.problems.append((ctx.input_line, f"{spec.class_name} does not fit the code's input of shape {shape}: {e}"))
         return a
     src = np.asarray(sym.src, dtype=np.int64).ravel()  # an element twice where a statistic broadcast x wider
     layer_ids = lay.ids().ravel()
@@ -213,7 +214,7 @@ def _affine(a, spec, lay, sym, src):
         if np.all(values == default):
             continue
         if not present:
-            a.problems.append((sym.line_of(name), f"it applies a {name}; {spec.label()} has none"))
+            a.problems.append((sym.line_of(name), f"it applies a {name}; {layer_name(spec, shape)} has none"))
             return
         param = np.full(int(np.prod(pshape)), default)
         param[pidx] = values

@@ -25,9 +25,16 @@ def _spec(line, **kw):
         raise CodeError(line, "ValueError", str(e)) from None
 
 
-def _layer(ev, spec, line, channels=None):
+def layer_name(spec, shape):
+    """A layer as a person builds it for an input of `shape`, e.g. 'nn.BatchNorm2d(3)' (NormSpec.torch_name)."""
+    return "nn." + spec.torch_name(shape, short=True)
+
+
+def _layer(ev, spec, line, channels=None, spatial=1):
     ev.ctx.layers.append((line, spec))
-    ev.ctx.note(line, f"{spec.label()}: torch's layer, the one to compare with")
+    # the class the code named: a (2, C, 1, ...) input with as many spatial dims names it (BatchNorm2d: 2)
+    shape = spec.normalized_shape if spec.info.trailing else (2, channels) + (1,) * spatial
+    ev.ctx.note(line, f"{layer_name(spec, shape)}: torch's layer, the one to compare with")
     return Val("layer", spec, extra={"channels": channels})
 
 
@@ -47,14 +54,14 @@ def _group_norm(ev, line, num_groups, num_channels, eps=None, affine=None):
     return _layer(ev, spec, line, to_int(num_channels, line))
 
 
-def _channel_norm(kind, default_affine, default_track):
+def _channel_norm(kind, default_affine, default_track, spatial):
     def impl(ev, line, num_features, eps=None, momentum=None, affine=None, track_running_stats=None):
         spec = _spec(line, kind=kind, eps=_eps(eps, 1e-5, line),
                      affine=default_affine if affine is None else to_bool(affine, line),
                      momentum=0.1 if momentum is None or momentum.kind == "none" else to_float(momentum, line),
                      track_running_stats=default_track if track_running_stats is None else to_bool(
                          track_running_stats, line))
-        return _layer(ev, spec, line, to_int(num_features, line))
+        return _layer(ev, spec, line, to_int(num_features, line), spatial)
     return impl
 
 
@@ -70,10 +77,10 @@ NAMESPACES["torch.nn"] = {
                                        ("elementwise_affine", None)], _layer_norm("rms")),
     "GroupNorm": function("nn.GroupNorm", [("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", None),
                                            ("affine", None)], _group_norm),
-    **{f"BatchNorm{d}d": function(f"nn.BatchNorm{d}d", _params("batch", True), _channel_norm("batch", True, True))
+    **{f"BatchNorm{d}d": function(f"nn.BatchNorm{d}d", _params("batch", True), _channel_norm("batch", True, True, d))
        for d in (1, 2, 3)},
     **{f"InstanceNorm{d}d": function(f"nn.InstanceNorm{d}d", _params("instance", False),
-                                     _channel_norm("instance", False, False)) for d in (1, 2, 3)},
+                                     _channel_norm("instance", False, False, d)) for d in (1, 2, 3)},
 }
 
 
@@ -102,7 +109,7 @@ def _apply(ev, spec, x, weight, bias, line, channels=None):
         sym = Sym("ref", src=x.sym.src, spec=spec)
     else:
         sym = Sym("opaque", why="torch's layer on a value made from the input", line=line)
-    ev.ctx.note(line, f"{spec.label()} on {ev.ctx.label(np.ravel(x.sym.src)) if x.sym.role == 'input' else 'it'}")
+    ev.ctx.note(line, f"{layer_name(spec, shape)} on {ev.ctx.label(np.ravel(x.sym.src)) if x.sym.role == 'input' else 'it'}")
     return Val("tensor", y, sym, x.dtype)
 
 

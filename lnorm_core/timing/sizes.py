@@ -107,8 +107,4 @@ def spec_for(kind, shape, num_groups=NUM_GROUPS):
     layer and rms normalize the last dim; batch and instance use the input's own statistics
     (training); group has num_groups groups (the sweeps use NUM_GROUPS; time_layers a model's own).
     """
-    if kind not in KINDS:
-        raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    if KIND_TABLE[kind].trailing:
-        return NormSpec(kind=kind, normalized_shape=tuple(shape[-1:]), eps=EPS, elementwise_affine=False)
-    return NormSpec(kind=kind, eps=EPS, affine=False, num_groups=num_groups if kind == "group" else None)
+    return NormSpec.for_kind(kind, normalized_shape=tuple(shape[-1:]), eps=EPS, affine=False, num_groups=num_groups)

@@ -149,7 +149,7 @@ def test_train_eval_figure_is_a_diverging_heatmap_within_max_cells(shape):
 
 
 def _pooling(layer_ids, other_ids, focus):
-    from lnorm_app.models.pitfalls import Pooling
+    from lnorm_app.models.pooling import Pooling
 
     mine, theirs = layer_ids == layer_ids[focus], other_ids == other_ids[focus]
     membership = np.where(mine & theirs, 1, np.where(mine, 2, np.where(theirs, 3, 0)))
@@ -193,7 +193,7 @@ def test_pooling_figure_keeps_group_ids_beyond_16_bits():
 
 
 def test_steps_table_fills_the_first_differing_step():
-    from lnorm_app.models.pitfalls import StepRow
+    from lnorm_app.models.finder import StepRow
 
     rows = [StepRow("mean", "mean = sum / n", "0.5000", "mean = sum / n", "0.5000", "same"),
             StepRow("variance", "var = ... / n", "1.0000", "var = ... / (n - 1)", "1.3333", "first"),
@@ -209,7 +209,7 @@ def test_steps_table_fills_the_first_differing_step():
 
 
 def test_steps_table_cells_are_text_never_markdown():
-    from lnorm_app.models.pitfalls import StepRow
+    from lnorm_app.models.finder import StepRow
 
     rows = [StepRow("mean", "x_1 + ... + x_n | *a* [b](c)", "`1`", "<b>", "$x$", "same")]
     _, table = figures.pitfalls.steps_table(rows, "w")

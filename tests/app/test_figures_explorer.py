@@ -14,7 +14,7 @@ import torch
 import lnorm_core as lc
 from lnorm_app import figures as F
 from lnorm_app.config import Config
-from lnorm_app.figures.explorer import _cube_shape
+from lnorm_app.figures.explorer import cube_shape
 from lnorm_app.models.affine import param_map, weight_and_bias
 from lnorm_app.models.explorer import explore
 
@@ -54,7 +54,7 @@ def test_the_cube_caps_its_markers(name):
     chosen = fig.data[-1]
     assert len(chosen.x) > 0 and chosen.name.startswith("group 5: ")
     # every marker of the chosen trace is in group 5, and no marker of the other traces is
-    ids = e.f.ids.reshape(_cube_shape(e.x.shape))
+    ids = e.f.ids.reshape(cube_shape(e.x.shape))
     assert set(ids[np.asarray(chosen.z), np.asarray(chosen.x), np.asarray(chosen.y)]) == {5}
     for other in fig.data[:-1]:
         assert 5 not in set(ids[np.asarray(other.z), np.asarray(other.x), np.asarray(other.y)])
@@ -165,7 +165,7 @@ def _cube_axes(fig):
 ], ids=["(2, 4, 3, 3) GroupNorm(2)", "(8, 128, 512) LayerNorm", "(4, 32, 16, 16) GroupNorm(8)", "2-D"])
 def test_cube_axes_have_integer_ticks_to_the_last_index_and_half_a_cell_of_room(config):
     e = explore(config)
-    dims = _cube_shape(e.x.shape)
+    dims = cube_shape(e.x.shape)
     fig = F.group_cube(e)
     for axis, dim in _cube_axes(fig):
         size = dims[dim]

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import lnorm_core as lc
 from lnorm_app import figures as F
-from lnorm_app.config import Config, divisors, valid_suffixes
-from lnorm_app.figures.common import SEQUENTIAL, _heatmap_panels, _panel_axes
+from lnorm_app.config import Config
+from lnorm_app.figures.common import SEQUENTIAL, heatmap_panels, panel_axes
 from lnorm_app.models import timing_reports as reports
 from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
 from lnorm_app.models.explorer import explore
@@ -92,7 +92,7 @@ def test_panel_grids_stay_in_the_unit_square(count, data):
     rows = math.ceil(count / cols)
     hspace = data.draw(st.floats(0, 0.9 / max(cols - 1, 1)))
     vspace = data.draw(st.sampled_from([min(0.12, 0.4 / rows), 0.0, 0.9 / max(rows - 1, 1)]))
-    layout, refs = _panel_axes(count, cols, [f"panel {i}" for i in range(count)], hspace, vspace)
+    layout, refs = panel_axes(count, cols, [f"panel {i}" for i in range(count)], hspace, vspace)
     assert len(refs) == count
     assert_plotly_accepts(go.Figure(layout=layout))
 
@@ -101,7 +101,7 @@ def test_two_rows_of_panels_have_domains_in_0_1():
     """The regression of issue 8: 4 to 6 panels lay out as two rows, and 1 - (h + 0.12) - h came out -5.6e-17
     for the lower row (h = 0.44), which plotly refused: every page with such a grid said "Something went wrong"."""
     for count in (4, 5, 6):
-        layout, _ = _panel_axes(count, 3, vspace=0.12)
+        layout, _ = panel_axes(count, 3, vspace=0.12)
         assert layout[f"yaxis{count}"]["domain"][0] == 0.0
         assert_plotly_accepts(go.Figure(layout=layout))
         assert_plotly_accepts(F.error_heatmap(np.zeros((count, 3, 3))))
@@ -115,7 +115,7 @@ def test_two_rows_of_panels_have_domains_in_0_1():
 def test_heatmap_panels_of_any_array(a):
     assert_plotly_accepts(F.error_heatmap(np.abs(a)))
     assert_plotly_accepts(F.train_eval_figure(a))
-    assert_plotly_accepts(_heatmap_panels(a, "t", "c", dict(colorscale=SEQUENTIAL), "%{z}", customdata=a,
+    assert_plotly_accepts(heatmap_panels(a, "t", "c", dict(colorscale=SEQUENTIAL), "%{z}", customdata=a,
                                           max_panels=24))
 
 
@@ -135,9 +135,9 @@ def configs(draw):
     else:
         params.update(shape=shape, offset=draw(st.sampled_from([0.0, 1e6])))
     if kind in ("layer", "rms"):
-        params["normalized_shape"] = draw(st.sampled_from(valid_suffixes(shape)))
+        params["normalized_shape"] = draw(st.sampled_from(lc.suffixes(shape)))
     if kind == "group":
-        params["num_groups"] = draw(st.sampled_from(divisors(shape[1] if len(shape) > 1 else 1)))
+        params["num_groups"] = draw(st.sampled_from(lc.divisors(shape[1] if len(shape) > 1 else 1)))
     if kind in ("batch", "instance"):
         params.update(training=draw(st.booleans()), track_running_stats=draw(st.booleans()))
     config = Config(**params)
@@ -254,3 +254,42 @@ def test_variance_sweep_with_an_error_near_the_largest_float():
     assert_plotly_accepts(fig)
     tops = [max(t.y) for t in fig.data if t.name and t.name.startswith("NaN or inf")]
     assert tops == [1e308]
+
+
+@st.composite
+def clickable(draw):
+    """A tensor small enough to click (1 to 4 dims, at most 4 panels of 6 x 8), a layer on it, a marked cell and
+    some picked cells."""
+    shape = draw(st.sampled_from([(8,), (1, 1), (6, 8), (4, 6, 8), (1, 3), (2, 2, 5, 1), (1, 4, 6, 8), (3, 1, 2)]))
+    spec = lc.NormSpec("layer", normalized_shape=shape[-1:])
+    size = math.prod(shape)
+    focus = np.unravel_index(draw(st.integers(0, size - 1)), shape)
+    picked = draw(st.sets(st.integers(0, size - 1), max_size=size))
+    return spec, shape, tuple(int(i) for i in focus), sorted(picked)
+
+
+@given(clickable())
+@FIGURES
+def test_practice_grids_of_any_clickable_tensor(case):
+    """The grid a person clicks: every cell a point whose customdata is its flat index, once; the picked cells and
+    the marked one coded as the legend says; and the checked grid, its cells split into right, missed and extra."""
+    from lnorm_app.figures.practice import checked_figure, pick_figure
+
+    spec, shape, focus, picked = case
+    x = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    fig = pick_figure(spec, shape, x, focus, picked)
+    assert_plotly_accepts(fig)
+    points = [t for t in fig.data if t.type == "scatter"]
+    flat = sorted(int(i) for t in points for i in t.customdata)
+    assert flat == list(range(x.size)) and len(points) <= 4
+    codes = np.concatenate([np.asarray(t.z).ravel() for t in fig.data if t.type == "heatmap"])
+    expected = np.zeros(x.size, dtype=int)  # cells in C order, panel by panel: as the flat indices run
+    expected[picked] = 1
+    expected[np.ravel_multi_index(focus, shape)] = 2
+    assert codes.tolist() == expected.tolist()
+    cells = set(picked[: len(picked) // 2]) | {int(np.ravel_multi_index(focus, shape))}
+    chosen = set(picked)
+    checked = checked_figure(spec, shape, x, focus, sorted(chosen & cells), sorted(cells - chosen),
+                             sorted(chosen - cells))
+    assert_plotly_accepts(checked)
+    assert not [t for t in checked.data if t.type == "scatter"]  # nothing to click once checked

@@ -133,7 +133,7 @@ def test_limits_are_named_in_the_refusal(call, words):
 
 def test_no_global_state_is_touched_by_what_a_session_runs(monkeypatch):
     """Every page computation runs with the process-wide setters booby-trapped."""
-    from lnorm_app.models import compare, explorer, pitfalls
+    from lnorm_app.models import batch_steps, compare, explorer, finder, pitfalls, pooling
 
     touched = []
     for owner, name in ((torch, "manual_seed"), (torch, "seed"), (np.random, "seed"), (torch, "set_num_threads"),
@@ -145,7 +145,9 @@ def test_no_global_state_is_touched_by_what_a_session_runs(monkeypatch):
         explorer.explore(cfg)
         compare.compare_with_torch(cfg, "bfloat16")
         pitfalls.pitfalls(cfg)
-    pitfalls.batch_steps(Config(seed=7, kind="batch"), 3)
+        finder.finder(cfg, "")
+        pooling.pooling(cfg, pooling.WHOLE_SAMPLE, (0, 0, 0))
+    batch_steps.batch_steps(Config(seed=7, kind="batch"), 3)
     compare.variance_sweep(1e4, "float32", seed=5)
     assert not touched, touched
 

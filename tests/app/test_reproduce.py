@@ -1,12 +1,11 @@
-"""The explorer's take-home code and files: the generated snippets run and print the explorer's numbers.
+"""The explorer's take-home code: the generated snippets run and print the explorer's numbers.
 
 The snippets are executed here, in the test only, each in a fresh namespace, and
 their y is compared with torch.nn.functional (lc.torch_forward) and with the
-explorer's own output. The files are read back with np.load / csv and compared.
+explorer's own output.
 """
 
 import contextlib
-import csv
 import io
 import os
 
@@ -17,15 +16,8 @@ import torch
 import lnorm_core as lc
 from lnorm_app.config import Config
 from lnorm_app.models.explorer import explore
-from lnorm_app.reproduce import (
-    INPUT_FILE,
-    PASTE_INLINE_MAX,
-    downloads,
-    module_code,
-    numpy_code,
-    stats_columns,
-    torch_code,
-)
+from lnorm_app.downloads import downloads
+from lnorm_app.reproduce import INPUT_FILE, PASTE_INLINE_MAX, module_code, numpy_code, torch_code
 from torch_modules import module_for, param_shapes, printed_param_shapes
 
 CONFIGS = {
@@ -169,56 +161,10 @@ def test_snippets_refuse_what_torch_refuses():
 def test_module_code_names_torch_classes():
     spec = lc.NormSpec("group", num_groups=2)
     assert module_code(spec, (2, 4, 3, 3), short=True) == "nn.GroupNorm(2, 4)"
-    assert module_code(spec, (2, 4, 3, 3)) == "nn.GroupNorm(2, 4, eps=1e-05, affine=True)"
+    assert module_code(spec, (2, 4, 3, 3)) == "nn." + repr(torch.nn.GroupNorm(2, 4))  # torch's own name for it
+    assert module_code(spec, (2, 4, 3, 3), dtype="torch.float64") == (
+        "nn.GroupNorm(2, 4, eps=1e-05, affine=True, bias=True, dtype=torch.float64)")
     assert module_code(lc.NormSpec("instance"), (2, 3, 4, 4), short=True) == "nn.InstanceNorm2d(3)"
     assert module_code(lc.NormSpec("batch"), (5, 3), short=True) == "nn.BatchNorm1d(3)"
     assert module_code(lc.NormSpec("layer", normalized_shape=(3, 4)), (2, 3, 4), short=True) == "nn.LayerNorm((3, 4))"
     assert module_code(lc.NormSpec("instance"), (2, 3), short=True) == "F.instance_norm"
-
-
-# ---- the downloads --------------------------------------------------------------------------
-
-
-def _files(config):
-    return {d.file_name: d.data() for d in downloads(config)}
-
-
-def test_npy_and_npz_read_back_equal():
-    config = CONFIGS["group"]
-    e = explore(config)
-    files = _files(config)
-    np.testing.assert_array_equal(np.load(io.BytesIO(files["lnorm_input.npy"])), e.x)
-    np.testing.assert_array_equal(np.load(io.BytesIO(files["lnorm_output.npy"])), e.f.y)
-    with np.load(io.BytesIO(files["lnorm_stats.npz"])) as z:
-        np.testing.assert_array_equal(z["mean"], e.f.mean)
-        np.testing.assert_array_equal(z["var"], e.f.var)
-        np.testing.assert_array_equal(z["group_ids"], lc.group_ids(e.spec, e.x.shape))
-        np.testing.assert_array_equal(z["expected_var"], e.expected_var)
-    with np.load(io.BytesIO(files["lnorm_explorer.npz"])) as z:
-        for key, value in (("x", e.x), ("y", e.f.y), ("x_hat", e.f.x_hat), ("weight", e.weight), ("bias", e.bias)):
-            np.testing.assert_array_equal(z[key], value)
-    assert "lnorm_input.csv" not in files  # 4-D: no CSV of the tensor
-
-
-def test_csv_of_a_2d_tensor_and_of_the_statistics_read_back_equal():
-    config = CONFIGS["uniform-offset"]
-    e = explore(config)
-    files = _files(config)
-    x_csv = np.loadtxt(io.StringIO(files["lnorm_input.csv"].decode()), delimiter=",", ndmin=2)
-    y_csv = np.loadtxt(io.StringIO(files["lnorm_output.csv"].decode()), delimiter=",", ndmin=2)
-    np.testing.assert_array_equal(x_csv, e.x)
-    np.testing.assert_array_equal(y_csv, e.f.y)
-    rows = list(csv.DictReader(io.StringIO(files["lnorm_stats.csv"].decode())))
-    assert len(rows) == e.n_groups
-    np.testing.assert_array_equal([float(r["mean"]) for r in rows], e.f.mean)
-    np.testing.assert_array_equal([float(r["var"]) for r in rows], e.f.var)
-    np.testing.assert_array_equal([float(r["v/(v+eps)"]) for r in rows], e.expected_var)
-
-
-def test_stats_columns_first_rows_and_rms_has_no_mean():
-    e = explore(CONFIGS["layer"])
-    cols = stats_columns(e, first=3)
-    assert list(cols["group"]) == [0, 1, 2]
-    np.testing.assert_array_equal(cols["var"], e.f.var[:3])
-    rms = stats_columns(explore(CONFIGS["rms-eps-none"]))
-    assert "mean" not in rms and "var" not in rms and "mean square" in rms and "ms/(ms+eps)" in rms

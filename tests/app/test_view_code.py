@@ -55,7 +55,7 @@ def test_code_that_builds_its_own_layer_is_compared_with_it_and_the_page_says_so
     at = _code_tab(code=code, kind="GroupNorm", groups="1")
     assert not at.exception
     (note,) = [i.value for i in at.info if "The code builds" in i.value]
-    assert "LayerNorm((4,), eps=1e-05)" in note and "GroupNorm(1" in note
+    assert "nn.LayerNorm((4,))" in note and "nn.GroupNorm(1, 3)" in note  # as the code and torch write them
     assert "pooled the whole sample" in at.error[0].value and "line 4" in at.error[0].value
     want = F.layer_norm(X.reshape(2, 12), (12,)).reshape(2, 3, 4)
     assert any(f"{want[0, 0, 0].item():.4f}" in c.value for c in at.code)

@@ -38,7 +38,7 @@ def test_default_view():
     at = _app()
     assert not at.exception
     assert at.title[0].value == "Explorer"
-    assert "LayerNorm((4,), eps=1e-05) on (2, 3, 4): 6 groups of 4 elements each" in _text(at)
+    assert f"{torch.nn.LayerNorm(4)!r} on (2, 3, 4): 6 groups of 4 elements each" in _text(at)
     assert len(at.get("plotly_chart")) == 1  # the Groups tab
     assert not _errors(at)
 
@@ -47,14 +47,14 @@ def test_changing_the_layer_to_groupnorm():
     at = _app()
     at.sidebar.selectbox(key="kind").set_value("GroupNorm").run()
     assert not at.exception
-    assert "GroupNorm(1, C, eps=1e-05) on (2, 3, 4): 2 groups of 12 elements each" in _text(at)
+    assert f"{torch.nn.GroupNorm(1, 3)!r} on (2, 3, 4): 2 groups of 12 elements each" in _text(at)
     assert len(at.get("plotly_chart")) == 1
 
 
 def test_a_deep_link_opens_its_view():
     at = _app(kind="GroupNorm", shape="2,4,3", groups="2")
     assert not at.exception and not _errors(at)
-    assert "GroupNorm(2, C, eps=1e-05) on (2, 4, 3): 4 groups of 6 elements each" in _text(at)
+    assert f"{torch.nn.GroupNorm(2, 4)!r} on (2, 4, 3): 4 groups of 6 elements each" in _text(at)
     assert len(at.get("plotly_chart")) == 1
 
 
@@ -108,7 +108,7 @@ def test_same_pooling_tab_lists_the_equivalents_with_their_conditions():
     text = _text(at)
     assert "**`nn.InstanceNorm1d(3)` on `x`** (2, 3, 4): the same output without affine" in text
     assert "InstanceNorm1d(3) takes dim 1 of (2, 3, 4) (size 3) as its channels" in text
-    assert "**`nn.RMSNorm((4,))` on `x`** (2, 3, 4): the same groups, a different output" in text
+    assert "**`nn.RMSNorm((4,), eps=1e-05)` on `x`** (2, 3, 4): the same groups, a different output" in text
     # the counterexample's number is the one torch gives: LayerNorm and RMSNorm on the page's input
     x = torch.from_numpy(lc.seeded_tensor((2, 3, 4), 0))
     gap = float((torch.nn.LayerNorm(4, elementwise_affine=False, dtype=torch.float64)(x)
@@ -304,7 +304,7 @@ def test_a_choice_button_applies_it_and_the_page_shows_the_layer(typed_selectbox
     at = _app(shape="4,2,3", ns="(2,)")
     at.button(key="fix-ns=(2, 3)").click().run()
     assert not at.exception and not _errors(at) and not at.button
-    assert "LayerNorm((2, 3), eps=1e-05) on (4, 2, 3): 4 groups of 6 elements each" in _text(at)
+    assert f"{torch.nn.LayerNorm((2, 3))!r} on (4, 2, 3): 4 groups of 6 elements each" in _text(at)
     assert at.sidebar.selectbox(key="ns").value == "(2, 3)"
     assert at.query_params["ns"] == ["(2, 3)"] or at.query_params["ns"] == "(2, 3)"
     assert len(at.get("plotly_chart")) == 1
@@ -322,7 +322,7 @@ def test_num_groups_that_does_not_divide_the_channels(typed_selectbox_values):
     assert [b.label for b in at.button] == ["num_groups=1", "num_groups=2", "num_groups=4"]
     at.button(key="fix-groups=2").click().run()
     assert not at.exception and not _errors(at)
-    assert "GroupNorm(2, C, eps=1e-05) on (2, 4, 3): 4 groups of 6 elements each" in _text(at)
+    assert f"{torch.nn.GroupNorm(2, 4)!r} on (2, 4, 3): 4 groups of 6 elements each" in _text(at)
 
 
 def test_batch_norm_with_one_value_per_channel_offers_eval_mode():
@@ -350,9 +350,15 @@ def test_a_pasted_tensor_is_not_offered_a_new_shape_but_told_it():
     assert any("In your own code: shape (2, 3): a batch of 2 samples" in t for t in _texts(at))
 
 
+def test_a_negative_eps_is_computed_as_torch_computes_it_with_a_note():
+    at = _app(eps="-0.5", view="Input → output")
+    assert not at.exception and not _errors(at) and not at.warning
+    assert any("eps = -0.5 is negative" in i.value for i in at.info)
+    assert f"{torch.nn.LayerNorm(4, eps=-0.5)!r} on (2, 3, 4)" in _text(at)  # (tests/core/test_spec.py: its numbers)
+
+
 def test_what_is_not_torchs_refusal_keeps_the_plain_message():
-    at = _app(eps="-1")  # lnorm's own check of a parameter: no torch words to explain, and no blank page
+    at = _app(eps="abc")  # lnorm's own check of a parameter: no torch words to explain, and no blank page
     assert not at.button and not _errors(at)
-    assert [w.value for w in at.warning] == [
-        "eps: '-1' is negative; eps must be a finite number >= 0 — using the default instead."]
+    assert [w.value for w in at.warning] == ["eps: 'abc' is not a number — using the default instead."]
     assert lc.refusal_help(lc.NormSpec("layer", normalized_shape=(4,)), (2, 3, 4)) is None

@@ -160,7 +160,7 @@ def test_default_view():
 def test_every_mistake_tab():
     at = _app(part=EVERY)
     assert not at.exception and not _errors(at)
-    assert at.header[1].value == "Every mistake: LayerNorm((4,), eps=1e-05) on an input of shape (2, 3, 4)"
+    assert at.header[1].value == f"Every mistake: {torch.nn.LayerNorm(4)!r} on an input of shape (2, 3, 4)"
     x = _seeded((2, 3, 4))
     y = F.layer_norm(x, (4,), eps=EPS)
     torch_code = _code_with(at, f"{y[1, 2, 3].item():.4f}")  # torch's output under "Every mistake"
@@ -269,7 +269,7 @@ def test_the_pooling_picture_sets_the_layer_against_the_whole_sample():
     expected[0] = 3
     expected[0, 1] = 1
     np.testing.assert_array_equal(z, expected)
-    assert any("Pooling the whole sample of (2, 3, 4) is **LayerNorm((3, 4))** or **GroupNorm(1)**" in m.value
+    assert any("Pooling the whole sample of (2, 3, 4) is **LayerNorm((3, 4))** or **GroupNorm(1, 3)**" in m.value
                for m in at.markdown)
 
 
@@ -334,7 +334,7 @@ def test_numbers_from_nowhere_get_no_mistake():
 
 
 def test_another_layer_that_pools_alike_is_named():
-    at = _app(against="GroupNorm(3)")  # GroupNorm(3) on (2, 3, 4): a group per (sample, channel), as LayerNorm(4)
+    at = _app(against="GroupNorm(3, 3)")  # on (2, 3, 4): a group per (sample, channel), as LayerNorm(4)
     assert not at.exception and not _errors(at)
     assert any("pool the same groups" in s.value for s in at.success)
 
@@ -373,7 +373,7 @@ def test_changing_the_layer_changes_the_pitfalls():
 def test_a_deep_link_opens_rmsnorm_with_its_steps():
     at = _app(kind="RMSNorm", shape="2,5,8", part=EVERY)
     assert not at.exception and not _errors(at)
-    assert at.header[1].value == "Every mistake: RMSNorm((8,), eps=None) on an input of shape (2, 5, 8)"
+    assert at.header[1].value == f"Every mistake: {torch.nn.RMSNorm(8)!r} on an input of shape (2, 5, 8)"
     at = _app(kind="RMSNorm", shape="2,5,8", steps="3", part=BATCH)
     assert not at.exception and not _errors(at)
     assert at.slider(key="steps").value == 3
@@ -474,10 +474,10 @@ NUMBERS = st.sampled_from([0.0, 1.0, -1.0, 0.5, np.nan, np.inf, -np.inf, 1e-4, 2
 @given(st.lists(st.tuples(NUMBERS, NUMBERS), min_size=1, max_size=12))
 def test_the_4_decimal_check_is_array_equal_with_nan_alike(pairs):
     """The model's quick check of two rounded outputs says what np.array_equal(..., equal_nan=True) says."""
-    from lnorm_app.models.pitfalls import _prints_differently
+    from lnorm_app.models.pitfalls import prints_differently
 
     a, b = (np.array(v) for v in zip(*pairs))
-    assert _prints_differently(a, b) == (not np.array_equal(a, b, equal_nan=True))
+    assert prints_differently(a, b) == (not np.array_equal(a, b, equal_nan=True))
 
 
 @given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.one_of(st.sampled_from([0.5, 0.49999, 0.50001, 0.0]),
@@ -508,12 +508,12 @@ def _groups_by_definition(name, shape):
     elif name.startswith("LayerNorm"):
         k = len(re.findall(r"\d+", name))  # 'LayerNorm((3, 4))': the last 2 dims
         keys = idx[:, :len(shape) - k]
-    elif name == "BatchNorm":
+    elif name.startswith("BatchNorm"):
         keys = idx[:, 1:2]
-    elif name == "InstanceNorm":
+    elif name.startswith("InstanceNorm"):
         keys = idx[:, :2]
-    else:  # GroupNorm(g): a group of shape[1] // g channels in each sample
-        g = int(name[len("GroupNorm("):-1])
+    else:  # GroupNorm(g, C): a group of shape[1] // g channels in each sample
+        g = int(re.findall(r"\d+", name)[0])
         keys = np.stack([idx[:, 0], idx[:, 1] // (shape[1] // g)], axis=1)
     return [tuple(k) for k in keys]
 
@@ -526,16 +526,17 @@ def test_the_pooling_model_sets_two_layers_groups_side_by_side(shape, kind, data
     (1 both, 2 only the layer's, 3 only the other's), the two group sizes and whether the partitions are the same,
     against the layers' definitions. The larger shapes take the path that does not search every pairing."""
     from lnorm_app.config import Config
-    from lnorm_app.models.pitfalls import against_choices, pooling
+    from lnorm_app.models.pooling import against_choices, pooling
 
     config = Config(kind=kind, shape=shape, normalized_shape=shape[-1:], num_groups=2 if shape[1] % 2 == 0 else 1)
     against = data.draw(st.sampled_from(against_choices(config)), label="against")
     focus = tuple(data.draw(st.integers(0, d - 1), label="focus") for d in shape)
     p = pooling(config, against, focus)
-    mine_name = {"layer": f"LayerNorm(({shape[-1]},))", "batch": "BatchNorm", "instance": "InstanceNorm",
-                 "group": f"GroupNorm({config.num_groups})"}[kind]
-    assert p.layer_name == mine_name
-    a = _groups_by_definition(mine_name, shape)
+    nd = f"{len(shape) - 2}d({shape[1]}"  # torch's class for (N, C, L) or (N, C, H, W), and its C
+    mine_name = {"layer": f"LayerNorm(({shape[-1]},)", "batch": f"BatchNorm{nd}", "instance": f"InstanceNorm{nd}",
+                 "group": f"GroupNorm({config.num_groups}, {shape[1]}"}[kind]
+    assert p.layer_name.startswith(mine_name)  # then the sidebar's settings where they are not torch's defaults
+    a = _groups_by_definition(p.layer_name, shape)
     b = _groups_by_definition(p.other_name, shape)
     f = int(np.ravel_multi_index(focus, shape))
     mine = np.array([k == a[f] for k in a])

@@ -27,6 +27,7 @@ PAGES = {
     "explorer": ("Explorer", True),
     "compare": ("Compare", True),
     "pitfalls": ("Pitfalls", True),
+    "practice": ("Practice", True),  # the exercise's grid, to click on
     "timing": ("Timing", True),  # the shipped CPU recording is plotted at once
 }
 NAV_TITLES = [title for title, _ in PAGES.values()]

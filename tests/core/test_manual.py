@@ -150,14 +150,11 @@ def test_refusals_carry_torchs_words(spec, shape, call):
 
 
 @pytest.mark.parametrize("kind,params,words", [
-    ("layer", dict(normalized_shape=(4,), eps=-1e-5), "eps"),
-    ("layer", dict(normalized_shape=(4,), eps=float("nan")), "eps"),
     ("layer", dict(normalized_shape=(4,), eps="x"), "eps"),
     ("layer", dict(normalized_shape=(0,)), "normalized_shape"),
     ("layer", dict(normalized_shape=()), "at least 1-dimensional"),
     ("layer", dict(), "normalized_shape"),
-    ("batch", dict(momentum=1.5), "momentum"),
-    ("batch", dict(momentum=-0.1), "momentum"),
+    ("batch", dict(momentum="fast"), "momentum"),
     ("group", dict(num_groups=0), "num_groups"),
     ("group", dict(num_groups=2.5), "num_groups"),
     ("group", dict(), "num_groups"),

@@ -42,6 +42,9 @@ REFUSED = {
     "batch one sample, 4-D": (S("batch"), (1, 3, 1, 1)),
     "instance one spatial element": (S("instance"), (2, 3, 1)),
     "instance one spatial element, eval untracked": (S("instance", training=False), (2, 3, 1, 1)),
+    "batch eps 0 in training": (S("batch", eps=0.0), (4, 3)),
+    "batch negative eps in training": (S("batch", eps=-0.5), (4, 3, 2)),
+    "batch negative eps in eval": (S("batch", eps=-0.5, training=False), (4, 3)),
 }
 TOO_FEW_DIMS = {"group 1-D": (S("group", num_groups=1), (5,))}
 
@@ -159,22 +162,22 @@ def test_labels_are_plain_text():
 def test_the_explorer_explains_exactly_the_refusals_it_meets():
     """Over layers and small shapes a person can reach: the explorer fails with InputError exactly where the
     refusal model has torch's words and an explanation, so every refused page shows help and no other does."""
-    from lnorm_app.config import Config, divisors, valid_suffixes
-    from lnorm_app.models.explorer import _explore
-    from lnorm_app.models.refusals import _refusal_for
+    from lnorm_app.config import Config
+    from lnorm_app.models.explorer import explore
+    from lnorm_app.models.refusals import refusal_for
 
     shapes = [(3,), (1, 3), (2, 3), (2, 1, 4), (2, 4, 1), (1, 3, 1), (2, 3, 1, 1), (1, 2, 1, 1), (2, 4, 3, 3)]
     for shape in shapes:
         c = shape[1] if len(shape) > 1 else 1
         configs = [Config(shape=shape, kind=kind, normalized_shape=ns) for kind in ("layer", "rms")
-                   for ns in valid_suffixes(shape) + [(7,)]]
-        configs += [Config(shape=shape, kind="group", num_groups=g) for g in divisors(c) + [c + 1]]
+                   for ns in lc.suffixes(shape) + [(7,)]]
+        configs += [Config(shape=shape, kind="group", num_groups=g) for g in lc.divisors(c) + [c + 1]]
         configs += [Config(shape=shape, kind=kind, training=t, track_running_stats=True)
                     for kind in ("batch", "instance") for t in (True, False)]
         for config in configs:
-            refusal = _refusal_for(config)
+            refusal = refusal_for(config)
             try:
-                _explore(config)
+                explore(config)
                 refused = None
             except lc.InputError as e:
                 refused = str(e)

@@ -22,7 +22,9 @@ import torch
 import lnorm_core as lc
 from lnorm_app.config import Config
 from lnorm_app.models.explorer import explore
-from lnorm_app.reproduce import INPUT_FILE, NOTEBOOK_FILE, PASTE_INLINE_MAX, downloads, notebook_bytes
+from lnorm_app.downloads import downloads
+from lnorm_app.notebook import NOTEBOOK_FILE, notebook_bytes
+from lnorm_app.reproduce import INPUT_FILE, PASTE_INLINE_MAX
 from torch_modules import module_for, param_shapes, printed_param_shapes
 
 CONFIGS = {
