@@ -55,6 +55,27 @@ def _compatible(combo):
     return True
 
 
+def index_label(flat, shape, name="x"):
+    """Flat indices into an array of `shape` as a person indexes them: 'x[0, 1, :]', 'x[1, 2:4, :]', 'x[:, 3]'."""
+    if flat.size == 0:
+        return f"no element of {name}"
+    idx = np.unravel_index(flat.ravel(), shape)
+    parts = []
+    for dim, size in enumerate(shape):
+        values = np.unique(idx[dim])
+        if values.size == size and size > 1:
+            parts.append(":")
+        elif values.size == 1:
+            parts.append(str(int(values[0])))
+        elif np.array_equal(values, np.arange(values[0], values[0] + values.size)):
+            parts.append(f"{int(values[0])}:{int(values[-1]) + 1}")
+        else:
+            parts.append("...")
+    if all(p == ":" for p in parts):
+        return name
+    return f"{name}[" + ", ".join(parts) + "]"
+
+
 def block_label(position, block_ndim):
     """Where a block sits in y, as a person indexes it: (0, 1) with one block dim -> 'y[0, 1, :]'; () -> 'y'."""
     if not position:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lnorm_core import group_steps, manual_forward, parse_tensor, which_mistake
-from lnorm_core.diagnosis import block_label, printed_digits
+from lnorm_core.diagnosis import block_label, index_label, printed_digits
 
 from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 from .explorer import explore
@@ -92,19 +92,10 @@ def _finder(config, wrong_text):
 
 
 def group_slice(indices, shape):
-    """The elements of a group as a person indexes them: 'x[0, 1, :]', 'x[1, 2:4, :]', 'x[:, 3]'."""
-    parts = []
-    for dim, size in enumerate(shape):
-        values = np.unique(indices[:, dim])
-        if values.size == size and size > 1:
-            parts.append(":")
-        elif values.size == 1:
-            parts.append(str(int(values[0])))
-        elif np.array_equal(values, np.arange(values[0], values[0] + values.size)):
-            parts.append(f"{int(values[0])}:{int(values[-1]) + 1}")
-        else:
-            parts.append("...")
-    return "x[" + ", ".join(parts) + "]"
+    """The elements of a group as a person indexes them: 'x[0, 1, :]', 'x[1, 2:4, :]', 'x[:, 3]' (every dim
+    written, 'x[:, :]' for the whole tensor)."""
+    label = index_label(np.ravel_multi_index(tuple(np.asarray(indices).T), shape), shape)
+    return label if label != "x" else "x[" + ", ".join([":"] * len(shape)) + "]"
 
 
 def _input_note(x, d):

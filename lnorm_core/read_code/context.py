@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..diagnosis import index_label
 from .limits import MAX_LOOP_ITERATIONS, MAX_STEPS, MAX_WORK, Unreadable
 from .pools import Pools
 
@@ -113,24 +114,3 @@ class Context:
     def label(self, flat):
         """Elements of x (flat indices) as a person indexes them: 'x[0, 1, :]', 'x[0, :, :]', 'x[:, 2]'."""
         return index_label(np.asarray(flat), self.x.shape, self.input_name or "x")
-
-
-def index_label(flat, shape, name="x"):
-    """Flat indices into an array of `shape` as a person indexes them: 'x[0, 1, :]', 'x[1, 2:4, :]', 'x[:, 3]'."""
-    if flat.size == 0:
-        return f"no element of {name}"
-    idx = np.unravel_index(flat.ravel(), shape)
-    parts = []
-    for dim, size in enumerate(shape):
-        values = np.unique(idx[dim])
-        if values.size == size and size > 1:
-            parts.append(":")
-        elif values.size == 1:
-            parts.append(str(int(values[0])))
-        elif np.array_equal(values, np.arange(values[0], values[0] + values.size)):
-            parts.append(f"{int(values[0])}:{int(values[-1]) + 1}")
-        else:
-            parts.append("...")
-    if all(p == ":" for p in parts):
-        return name
-    return f"{name}[" + ", ".join(parts) + "]"

@@ -143,6 +143,9 @@ def shape_arg(args, line):
     return dims
 
 
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}  # the dtypes the reader knows, and no other
+
+
 def _dtype(v, line, default="float32"):
     if v is None or v.kind == "none":
         return default
@@ -175,7 +178,7 @@ def _randn(dist):
             if ctx.seed is None:
                 ctx.note(line, "no torch.manual_seed before it: lnorm draws what torch.manual_seed(0) gives")
         draw = torch.randn if dist == "normal" else torch.rand
-        data = draw(dims, generator=ctx.generator, dtype=getattr(torch, dt)).double().numpy()
+        data = draw(dims, generator=ctx.generator, dtype=TORCH_DTYPES[dt]).double().numpy()
         seed = 0 if ctx.seed is None else ctx.seed
         return _as_input(ev, data, dt, line, "randn", f"{name}{dims}: the input, drawn after "
                                                           f"torch.manual_seed({seed})")
