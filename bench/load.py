@@ -1,7 +1,7 @@
 """Many visitors at once, in Streamlit's own protocol: lnorm against a bare page of its shape, in one run.
 
     python bench/load.py                  # 1, 50, 100 and 200 sessions, lnorm and bench/bare_app.py
-    python bench/load.py --short          # 1 and 20 sessions, short windows: a quick check (about 3 minutes)
+    python bench/load.py --short          # 1 and 20 sessions, short windows: a quick check (about 2.5 minutes)
     python bench/load.py --url http://127.0.0.1:8800 --pid-file /tmp/lnorm-hosting/pids   # a running server or proxy
 
 Without --url it starts two servers on loopback with the same .streamlit/config.toml (post-script
@@ -15,7 +15,7 @@ few changes while another arrives.
 
 For each number of sessions, lnorm and the bare page take turns (which goes first alternates).
 The sessions arrive spread over the ramp (0.1 s apart, at least 5 s in all); then a window of
---hold seconds is measured (a lone session: at least 90 s, for enough changes):
+--hold seconds is measured (a lone session: at least 90 s, for enough changes; 30 with --short):
 
   interaction  one changed control: from sending the rerun to its script_finished, in ms;
   first open   a visitor arriving: the GET of the page, the websocket and the first run;
@@ -47,7 +47,7 @@ from st_session import Session  # noqa: E402
 
 LEVELS = (1, 50, 100, 200)
 SHORT_LEVELS = (1, 20)
-LONE_HOLD_S = 90
+LONE_HOLD_S = 90  # a lone session's window: enough changes for its percentiles (--short: 30)
 SETTLE_S = 5  # after the last arrival, before the window opens
 CLOSE_S = 10  # for the visitors to close their sockets after the window
 TICK = os.sysconf("SC_CLK_TCK")
@@ -152,11 +152,11 @@ async def visit(number, target, level, window, stop, arrive_s, seed):
         await pause(stop, visitor.pause())
 
 
-async def run_level(target, sessions, hold_s, seed):
+async def run_level(target, sessions, hold_s, seed, lone_hold_s=LONE_HOLD_S):
     """One level: `sessions` places in the crowd on target, the window measured; the Level."""
     level = Level(target.name, sessions)
     ramp = max(5.0, 0.1 * sessions)
-    hold = max(hold_s, LONE_HOLD_S) if sessions == 1 else hold_s
+    hold = max(hold_s, lone_hold_s) if sessions == 1 else hold_s
     now = time.monotonic()
     window = Window(now + ramp + SETTLE_S, now + ramp + SETTLE_S + hold)
     stop = asyncio.Event()
@@ -267,12 +267,12 @@ async def measure(targets, args):
     levels = []
     for i, n in enumerate(args.levels):
         for t in targets if i % 2 == 0 else targets[::-1]:
-            needed = max(5.0, 0.1 * n) + SETTLE_S + (max(args.hold, LONE_HOLD_S) if n == 1 else args.hold) + CLOSE_S
+            needed = max(5.0, 0.1 * n) + SETTLE_S + (max(args.hold, args.lone_hold) if n == 1 else args.hold) + CLOSE_S
             if time.monotonic() + needed > deadline:
                 print(f"# {t.name} at {n} sessions: skipped, the time limit ({args.time_limit:.0f} s) is near",
                       flush=True)
                 continue
-            levels.append(await run_level(t, n, args.hold, args.seed))
+            levels.append(await run_level(t, n, args.hold, args.seed, args.lone_hold))
             print(row(levels[-1], levels), flush=True)
             await asyncio.sleep(2)
     if BARE in {t.name for t in targets}:
@@ -335,6 +335,7 @@ def parse_args(argv=None):
     if not all(1 <= n <= 1000 for n in args.levels):
         ap.error("each level is 1 to 1000 sessions")
     args.hold = args.hold if args.hold is not None else (15.0 if args.short else 60.0)
+    args.lone_hold = 30.0 if args.short else LONE_HOLD_S
     args.time_limit = max(60.0, min(args.time_limit, 4 * 3600.0))
     return args
 
@@ -344,7 +345,7 @@ def main(argv=None):
     print(f"# {shlex.join(['python', 'bench/load.py', *(sys.argv[1:] if argv is None else argv)])}")
     print(machine_line())
     print(f"# levels {', '.join(map(str, args.levels))} sessions; window {args.hold:g} s (a lone session "
-          f"{max(args.hold, LONE_HOLD_S):g} s); visitors: bench/crowd.py, seed {args.seed}", flush=True)
+          f"{max(args.hold, args.lone_hold):g} s); visitors: bench/crowd.py, seed {args.seed}", flush=True)
     if args.url:
         targets = [Target(args.name, args.url.rstrip("/"), pids_of(args.pid, args.pid_file))]
         if args.bare_url:
