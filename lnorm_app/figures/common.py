@@ -121,7 +121,7 @@ class DictFigure(SealedFigure):
         data, layout = [_drop_none(t) for t in traces], _drop_none(layout)
         sealed = {"data": _drop_none(data), "layout": _drop_none(layout)}  # its own dicts: converted in place
         convert_to_base64(sealed)  # arrays as plotly's base64 typed arrays, as Figure.to_dict() gives them
-        freeze(sealed)
+        freeze(json_ready(sealed))
         sealed["layout"]["template"] = _template()
         self.__dict__.update(_sealed=sealed, _dicts=(data, layout), _figure=None)
 
@@ -164,12 +164,38 @@ def seal(fig):
     template = layout.pop("template", None)
     sealed = {"data": copy.deepcopy(fig._data), "layout": copy.deepcopy(layout)}
     convert_to_base64(sealed)
-    freeze(sealed)
+    freeze(json_ready(sealed))
     if template is not None:
         sealed["layout"]["template"] = template
     fig.__class__ = SealedFigure
     fig._sealed = sealed
     return fig
+
+
+def json_ready(value):
+    """value with every array that orjson cannot write as it is (text, objects, dates, a strided view) made what
+    plotly's own cleaning makes of it, in place: a list, or a contiguous copy; returns value.
+
+    st.plotly_chart writes a figure's dict with plotly.io.to_json on every rerun that shows it. plotly's orjson
+    engine first tries orjson on the dict as it is; where that raises, it walks and copies the whole dict
+    (clean_to_json_compatible) before writing it again: ~1 ms for a small grid of labelled cells, every
+    rerun. A sealed dict is made ready once, so the first try succeeds and writes the same JSON.
+    """
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, v in items:
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind in "biuf":
+                if not v.flags.c_contiguous:
+                    value[key] = np.ascontiguousarray(v)
+            elif v.dtype.kind == "M":
+                value[key] = np.datetime_as_string(v).tolist()
+            else:
+                value[key] = json_ready(v.tolist())
+        elif isinstance(v, tuple):
+            value[key] = json_ready(list(v))
+        elif isinstance(v, (dict, list)):
+            json_ready(v)
+    return value
 
 
 def shown_once(builder):

@@ -71,8 +71,13 @@ def _compare(config, dtype, device):
 _sweep_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["sweep"] << 20)
 
 
+class Sweep(dict):
+    """error_sweep's {"offsets": ..., algorithm: ...}, as a dict that can be weakly referenced: its figure is
+    built once for it and shared (lnorm_app.cache.derived), where a plain dict's would be built on every rerun."""
+
+
 def variance_sweep(max_offset=1e6, dtype="float32", n=512, seed=0, points=25):
-    """error_sweep over offsets 0 and 10**k up to max_offset (cached)."""
+    """error_sweep over offsets 0 and 10**k up to max_offset (cached): a Sweep."""
     if not (1.0 <= float(max_offset) <= 1e12):
         raise InputError(f"the largest offset must be between 1 and 1e12, got {max_offset!r}")
     offsets = np.concatenate([[0.0], np.logspace(0, np.log10(float(max_offset)), points - 1)])
@@ -83,7 +88,7 @@ def variance_sweep(max_offset=1e6, dtype="float32", n=512, seed=0, points=25):
 def _quiet_sweep(offsets, n, dtype, seed):
     """error_sweep without numpy's warnings: an overflow to inf, and its NaN, are results to plot."""
     with np.errstate(invalid="ignore", over="ignore"):
-        return error_sweep(offsets, n, dtype, seed, ALGORITHMS)
+        return Sweep(error_sweep(offsets, n, dtype, seed, ALGORITHMS))
 
 
 def breakdown_offset(sweep, algorithm="one_pass", threshold=1e-2):

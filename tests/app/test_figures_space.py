@@ -12,6 +12,7 @@ import os
 from types import SimpleNamespace
 
 import numpy as np
+import orjson
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 import lnorm_core as lc
 from lnorm_app import figures as F
 from lnorm_app.config import Config
-from lnorm_app.figures.common import SEQUENTIAL, heatmap_panels, panel_axes
+from lnorm_app.figures.common import SEQUENTIAL, SealedFigure, heatmap_panels, panel_axes
 from lnorm_app.models import timing_reports as reports
 from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
 from lnorm_app.models.explorer import explore
@@ -59,6 +60,8 @@ def assert_plotly_accepts(fig):
     validated = go.Figure(fig.to_dict())
     assert _plain(validated) == _plain(fig)
     pio.to_json(fig, validate=True)
+    if isinstance(fig, SealedFigure):  # shown on every rerun: orjson writes its dict as it is, with no cleaning walk
+        orjson.dumps(fig.to_dict(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
     for name, value in fig.to_dict()["layout"].items():
         domains = []
         if name.startswith(("xaxis", "yaxis")) and "domain" in value:

@@ -9,6 +9,7 @@ changeable by one session for another.
 import gc
 import json
 
+import orjson
 import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.tools
@@ -103,3 +104,22 @@ def test_timing_figures_are_built_once_for_the_same_lines():
     a = figures.timing_time_figure(tv.series(sources, ["layer"], "float32", "median_s"))
     b = figures.timing_time_figure(tv.series(tv.shipped_sources(), ["layer"], "float32", "median_s"))
     assert a is b
+
+
+def test_the_variance_sweep_figure_is_built_once_for_its_cached_sweep():
+    from lnorm_app.models.compare import variance_sweep
+
+    sweep = variance_sweep(1e3, "float16")
+    assert variance_sweep(1e3, "float16") is sweep
+    fig = figures.variance_sweep_figure(sweep, "float16", 0.1, None, 1e-3)
+    assert figures.variance_sweep_figure(sweep, "float16", 0.1, None, 1e-3) is fig
+
+
+@pytest.mark.parametrize("name, args", [("group_map", ()), ("stages_figure", ()), ("group_cube", (1,))])
+def test_orjson_writes_a_sealed_figure_as_it_is(name, args):
+    """st.plotly_chart writes the dict with plotly.io.to_json on every rerun; orjson takes it as it is, without
+    plotly's cleaning walk (group_map's cell labels were an array of text), and writes what plotly's json engine
+    writes."""
+    fig = getattr(figures, name)(explore(Config(seed=11, shape=(2, 4, 3, 3), kind="group", num_groups=2)), *args)
+    direct = orjson.dumps(fig.to_dict(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    assert json.loads(direct) == json.loads(pio.to_json(fig.to_dict(), validate=False, engine="json"))
