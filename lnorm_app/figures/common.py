@@ -6,20 +6,15 @@ part (leading slices) and strided, and the builder says so in the figure's title
 layout.meta["note"] (read with note_of).
 """
 
-import copy
-import functools
 import math
 
 import numpy as np
 import pandas  # noqa: F401  (see below)
-import plotly.graph_objects as go
-import plotly.io as pio
-from _plotly_utils.utils import convert_to_base64
 from plotly.colors import get_colorscale
 
 from lnorm_core import KIND_TABLE
 
-from ..cache import by_value, derived, freeze
+from .sealed import SealedFigure, figure
 
 # pandas is imported before any figure is built. plotly looks it up in sys.modules without importing it
 # (_plotly_utils.optional_imports.get_module(..., should_load=False)), and Streamlit imports it lazily, at a
@@ -83,149 +78,6 @@ def limit_panels(panels, max_cells=MAX_CELLS, max_panels=12):
     if stride > 1:
         notes.append(f"one row and column in every {stride}")
     return shown, stride, ", ".join(notes)
-
-
-def figure(traces, layout):
-    """A Figure of trace dicts (each with its "type") and a layout dict, built without plotly's validation.
-
-    Validating every property on assignment is ~10 ms a figure, most of a page's rerun; these
-    builders' output is validated instead by the tests (tests/app/test_figures_space.py), over the
-    whole space of shapes and values, with go.Figure(fig.to_dict()) and to_json(validate=True).
-    """
-    return go.Figure(data=[_drop_none(t) for t in traces], layout=_drop_none(layout), _validate=False)
-
-
-class SealedFigure(go.Figure):
-    """A figure that is shown again and again and never changed: its dict is made once, when it is sealed.
-
-    st.plotly_chart turns a Figure into a dict with to_dict(), a deep copy of every trace and axis
-    (2 to 9 ms for a grid of heatmaps), on every rerun that shows it; a sealed figure hands over the
-    dict it made when it was sealed, whose arrays are read-only. Sealed figures are shared between
-    sessions (see shown_once): nothing may change one.
-    """
-
-    def to_dict(self):
-        return self._sealed
-
-
-class DictFigure(SealedFigure):
-    """A sealed figure made straight from trace and layout dicts: no plotly object is built to show it.
-
-    st.plotly_chart asks a figure for its dict only; building a Figure of a small chart's dicts (even
-    without validation) and copying its dict back cost ~3 ms, more than the chart's numbers. Anything
-    else asked of it (fig.data, fig.layout, as the tests and note_of read them) is answered by a
-    Figure built from the same dicts on first use; it is not to be changed either.
-    """
-
-    def __init__(self, traces, layout):  # plotly's own __init__ would build every object: see __getattr__
-        data, layout = [_drop_none(t) for t in traces], _drop_none(layout)
-        sealed = {"data": _drop_none(data), "layout": _drop_none(layout)}  # its own dicts: converted in place
-        convert_to_base64(sealed)  # arrays as plotly's base64 typed arrays, as Figure.to_dict() gives them
-        freeze(json_ready(sealed))
-        sealed["layout"]["template"] = _template()
-        self.__dict__.update(_sealed=sealed, _dicts=(data, layout), _figure=None)
-
-    def __getattr__(self, name):
-        if name.startswith("__") or name in ("_sealed", "_dicts", "_figure"):
-            raise AttributeError(name)
-        figure = self.__dict__["_figure"]
-        if figure is None:
-            data, layout = self.__dict__["_dicts"]
-            figure = self.__dict__["_figure"] = go.Figure(data=data, layout=layout, _validate=False)
-        return getattr(figure, name)
-
-
-_templates = {}  # the theme's name -> its template as a Figure's dict holds it, made once and shared
-
-
-def _template():
-    """The default theme's template as Figure.to_dict() would hold it (Streamlit's, under Streamlit)."""
-    name = pio.templates.default
-    if name not in _templates:
-        _templates[name] = go.Figure().to_dict()["layout"].get("template", {})
-    return _templates[name]
-
-
-def sealed_figure(traces, layout):
-    """figure(traces, layout), sealed and built no further than its dict (a DictFigure): for a builder that
-    hands its figure straight to be shown."""
-    return DictFigure(traces, layout)
-
-
-def seal(fig):
-    """fig, sealed in place (the same object, so that its traces' and layout's links to it still hold).
-
-    Its dict is what Figure.to_dict() gives (arrays as plotly's base64 typed arrays), but the theme's
-    template, most of a small figure's dict, is the figure's own, not copied nor walked: nothing changes it.
-    """
-    if isinstance(fig, SealedFigure):
-        return fig
-    layout = dict(fig._layout)
-    template = layout.pop("template", None)
-    sealed = {"data": copy.deepcopy(fig._data), "layout": copy.deepcopy(layout)}
-    convert_to_base64(sealed)
-    freeze(json_ready(sealed))
-    if template is not None:
-        sealed["layout"]["template"] = template
-    fig.__class__ = SealedFigure
-    fig._sealed = sealed
-    return fig
-
-
-def json_ready(value):
-    """value with every array that orjson cannot write as it is (text, objects, dates, a strided view) made what
-    plotly's own cleaning makes of it, in place: a list, or a contiguous copy; returns value.
-
-    st.plotly_chart writes a figure's dict with plotly.io.to_json on every rerun that shows it. plotly's orjson
-    engine first tries orjson on the dict as it is; where that raises, it walks and copies the whole dict
-    (clean_to_json_compatible) before writing it again: ~1 ms for a small grid of labelled cells, every
-    rerun. A sealed dict is made ready once, so the first try succeeds and writes the same JSON.
-    """
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, v in items:
-        if isinstance(v, np.ndarray):
-            if v.dtype.kind in "biuf":
-                if not v.flags.c_contiguous:
-                    value[key] = np.ascontiguousarray(v)
-            elif v.dtype.kind == "M":
-                value[key] = np.datetime_as_string(v).tolist()
-            else:
-                value[key] = json_ready(v.tolist())
-        elif isinstance(v, tuple):
-            value[key] = json_ready(list(v))
-        elif isinstance(v, (dict, list)):
-            json_ready(v)
-    return value
-
-
-def shown_once(builder):
-    """A figure builder whose figure is built and sealed once for each result and arguments, then shared.
-
-    The first argument is what a page model returned (cached on the Config, and the same object on
-    every rerun that shows it); the figure lives as long as that result (lnorm_app.cache.derived).
-    """
-    @functools.wraps(builder)
-    def build(result, *args, **kwargs):
-        return seal(builder(result, *args, **kwargs))
-    return derived(build)
-
-
-def shown_by_value(builder):
-    """A figure builder whose arguments are small values (frozen rows, strings): its figure built and sealed once
-    for those values (lnorm_app.cache.by_value), then shared."""
-    @functools.wraps(builder)
-    def build(*args, **kwargs):
-        return seal(builder(*args, **kwargs))
-    return by_value(build)
-
-
-def _drop_none(value):
-    """A dict without its None values, at every depth (None means "plotly's default", as it does validated)."""
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
 
 
 def compact(a, cells):

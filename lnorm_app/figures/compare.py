@@ -5,7 +5,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import SEQUENTIAL, heatmap_panels, shown_once
+from .common import SEQUENTIAL, heatmap_panels
+from .sealed import shown_once
 
 ALGORITHM_LABELS = {"two_pass": "two-pass", "one_pass": "one-pass: E[x²] − E[x]²", "welford": "Welford"}
 _ALGORITHM_COLORS = {"two_pass": "#4e79a7", "one_pass": "#e15759", "welford": "#59a14f"}

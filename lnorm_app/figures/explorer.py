@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .common import (
-    sealed_figure,
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
@@ -20,11 +19,11 @@ from .common import (
     dim_names,
     id_colorscale,
     index_template,
-    shown_once,
     slice_panels,
     slice_view,
     symmetric_range,
 )
+from .sealed import sealed_figure, shown_once
 
 MAX_CUBE_POINTS = 20_000  # the 3-D view's markers: more make the browser crawl
 _MAX_BANDS = 1000  # up to this many groups the colour scale has one band per group id

@@ -9,8 +9,6 @@ import plotly.graph_objects as go
 from lnorm_core import MISTAKES
 
 from .common import (
-    sealed_figure,
-    shown_once,
     DIVERGING,
     GROUP_COLORS,
     MAX_CELLS,
@@ -22,6 +20,7 @@ from .common import (
     panel_titles,
     symmetric_range,
 )
+from .sealed import sealed_figure, shown_once
 
 
 def _element_labels(shape, count):

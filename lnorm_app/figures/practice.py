@@ -3,7 +3,7 @@ checked (right, missed, extra). The other pictures an answer is explained with a
 
 import numpy as np
 
-from .common import figure
+from .sealed import figure
 from .explorer import slice_grid
 
 PICK = (("not picked", "#eeeeee", ""), ("picked", "#4e79a7", "✓"), ("the marked cell", "#f28e2b", "★"))

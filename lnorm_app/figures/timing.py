@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from lnorm_core import CLASS_NAMES
 
-from .common import sealed_figure, shown_by_value
+from .sealed import sealed_figure, shown_by_value
 
 IMPL_COLORS = {"native": "#4e79a7", "manual": "#f28e2b", "manual_var_mean": "#e15759", "numpy": "#59a14f",
                "compiled": "#b07aa1", "copy": "#7f7f7f"}

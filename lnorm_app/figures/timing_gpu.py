@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from lnorm_core import CLASS_NAMES
 
-from .common import shown_by_value
+from .sealed import shown_by_value
 from .timing import KIND_COLORS
 
 GPU_COLORS = {"NVIDIA H100 80GB HBM3": "#d62728", "NVIDIA H100 NVL": "#ff7f0e", "NVIDIA A100-SXM4-80GB": "#1f77b4",

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 import lnorm_core as lc
 from lnorm_app import figures as F
 from lnorm_app.config import Config
-from lnorm_app.figures.common import SEQUENTIAL, SealedFigure, heatmap_panels, panel_axes
+from lnorm_app.figures.common import SEQUENTIAL, heatmap_panels, panel_axes
+from lnorm_app.figures.sealed import SealedFigure
 from lnorm_app.models import timing_reports as reports
 from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
 from lnorm_app.models.explorer import explore
@@ -60,8 +61,12 @@ def assert_plotly_accepts(fig):
     validated = go.Figure(fig.to_dict())
     assert _plain(validated) == _plain(fig)
     pio.to_json(fig, validate=True)
-    if isinstance(fig, SealedFigure):  # shown on every rerun: orjson writes its dict as it is, with no cleaning walk
-        orjson.dumps(fig.to_dict(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    if isinstance(fig, SealedFigure):
+        # its dict, made once, is written by orjson as it is (no cleaning walk on each rerun), and what it writes
+        # is what plotly writes of the same figure: typed arrays and all
+        sealed = orjson.dumps(fig.to_dict(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+        reference = go.Figure(data=fig.data, layout=fig.layout, _validate=False).to_dict()
+        assert json.loads(sealed) == json.loads(pio.to_json(reference, validate=False, engine="json"))
     for name, value in fig.to_dict()["layout"].items():
         domains = []
         if name.startswith(("xaxis", "yaxis")) and "domain" in value:
