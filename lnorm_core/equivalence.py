@@ -9,6 +9,7 @@ equivalents(spec, shape, x=x) lists them, each with its LayerPair (lnorm_core.pa
 outputs agree, with numbers on x.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -65,8 +66,20 @@ def equivalents(spec, shape, x=None, seed=0):
     sample): such a layer uses only its running statistics and pools nothing.
     """
     shape = tuple(int(d) for d in shape)
+    return [Equivalent(cand, view.shape, same_output, same_affine, note, view.code,
+                       compare_layers(spec, x, cand, view, seed) if x is not None else None)
+            for cand, view, same_output, same_affine, note in _pooling_alike(spec, shape)]
+
+
+@functools.lru_cache(maxsize=64)
+def _pooling_alike(spec, shape):
+    """The layers that pool like spec on shape, and how: ((candidate, view, same output, same with affine, note)).
+
+    Which these are depends on the layers and the shape alone, not on x: a new input of the same shape (a new
+    seed) finds them worked out (cached), and only the numbers on it are computed.
+    """
     if not plain(spec).accepts(shape):
-        return []  # torch refuses this layer in training on this input (eval only): it pools nothing to compare
+        return ()  # torch refuses this layer in training on this input (eval only): it pools nothing to compare
     ids = group_ids(spec, shape)
     mine = param_ids(spec.with_affine(), shape)
     found = []
@@ -92,9 +105,8 @@ def equivalents(spec, shape, x=None, seed=0):
                 )
             else:
                 note = "same groups, different output: one subtracts the mean, the other does not"
-            pair = compare_layers(spec, x, cand, view, seed) if x is not None else None
-            found.append(Equivalent(cand, other_shape, same_output, same_affine, note, view.code, pair))
-    return found
+            found.append((cand, view, same_output, same_affine, note))
+    return tuple(found)
 
 
 def outputs_equal(spec_a, x_a, spec_b, x_b, atol=1e-12):

@@ -6,13 +6,15 @@ and the other way), and in eval mode with running statistics. layernorm_vs_insta
 answers the common claim on (N, L, D) and (N, C, H, W).
 """
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .errors import InputError
-from .manual import forward
+from .inputs import affine_params
+from .manual import forward, step_affine
 from .partition import View, as_is, param_ids, permuted, refines, same_partition
 from .spec import NormSpec
 from .tensors import seeded_tensor
@@ -130,8 +132,7 @@ def compare_layers(spec_a, x, spec_b, view=None, seed=0):
     xb = view.apply(x)
     a_plain, b_plain = plain(spec_a), plain(spec_b)
     fa, fb = forward(a_plain, x), forward(b_plain, xb)
-    ids_b = view.undo(fb.ids, shape)
-    same_pool = same_partition(fa.ids, ids_b)
+    same_pool, b_covers_a, a_covers_b = _alike(spec_a, shape, spec_b, view)
     scale = float(np.max(np.abs(fa.y[np.isfinite(fa.y)]), initial=1.0))
     gaps = {"no affine": Gap("no affine", _max_gap(fa.y, view.undo(fb.y, shape)))}
 
@@ -144,8 +145,6 @@ def compare_layers(spec_a, x, spec_b, view=None, seed=0):
     gaps["affine"] = Gap("affine", gap, wa, ba, wb, bb)
     wb, bb, wa, ba, gap = _fitted(side_b, side_a, seed)
     gaps["affine reversed"] = Gap("affine reversed", gap, wa, ba, wb, bb)
-    pid_a, pid_b = param_ids(a_aff, shape), view.undo(param_ids(b_aff, view.shape), shape)
-    b_covers_a, a_covers_b = refines(pid_b, pid_a), refines(pid_a, pid_b)
 
     # running statistics: the layer that keeps them (by torch's default) in eval mode
     eval_a = spec_a.info.running_stats and spec_a.track_running_stats
@@ -162,6 +161,16 @@ def compare_layers(spec_a, x, spec_b, view=None, seed=0):
     return replace(pair, conditions=tuple(_conditions(pair, fa, fb, scale)))
 
 
+@functools.lru_cache(maxsize=256)
+def _alike(spec_a, shape, spec_b, view):
+    """(same pooling, B's weight entries each inside one of A's, A's inside B's): what depends on the two layers
+    and the shapes alone, not on x, so a new input of the same shape finds it worked out (cached)."""
+    ids_a, ids_b = plain(spec_a).layout(shape).ids(), view.undo(plain(spec_b).layout(view.shape).ids(), shape)
+    pid_a = param_ids(spec_a.with_affine(), shape)
+    pid_b = view.undo(param_ids(spec_b.with_affine(), view.shape), shape)
+    return same_partition(ids_a, ids_b), refines(pid_b, pid_a), refines(pid_a, pid_b)
+
+
 def _fitted(random_side, fitted_side, seed):
     """(weight, bias of the random side, weight, bias fitted on the other, max gap), the gap in A's layout.
 
@@ -170,17 +179,30 @@ def _fitted(random_side, fitted_side, seed):
     (seeded_tensor(param_shape, seed + 1), seed + 2); the fitted ones are least squares, one
     weight entry at a time, over this input.
     """
-    r_spec, r_x, _, r_shape, _, r_back = random_side
+    r_spec, r_x, r_hat, r_shape, _, r_back = random_side
     f_spec, f_x, f_hat, f_shape, f_to, f_back = fitted_side
     r_pshape, f_pshape = r_spec.param_shape(r_shape), f_spec.param_shape(f_shape)
     w = seeded_tensor(r_pshape, seed + 1)
     b = seeded_tensor(r_pshape, seed + 2) if r_spec.has_bias else None
-    y_random = r_back(forward(r_spec, r_x, w, b).y)  # in A's layout
+    y_random = r_back(affine_output(r_spec, r_x, r_hat, w, b))  # in A's layout
     pid = np.ascontiguousarray(param_ids(f_spec, f_shape)).ravel()  # which weight entry scales each element
     fw, fb = _fit(f_hat.ravel(), f_to(y_random).ravel(), pid, math.prod(f_pshape), f_spec.has_bias)
     fw, fb = fw.reshape(f_pshape), None if fb is None else fb.reshape(f_pshape)
-    y_fitted = f_back(forward(f_spec, f_x, fw, fb).y)
+    y_fitted = f_back(affine_output(f_spec, f_x, f_hat, fw, fb))
     return w, b, fw, fb, _max_gap(y_random, y_fitted)
+
+
+def affine_output(spec, x, x_hat, weight, bias):
+    """forward(spec, x, weight, bias).y, to the bit: from x_hat, x normalized by its own statistics (the forward of
+    plain(spec)), where spec normalizes by them too; a whole forward where it uses running statistics instead.
+
+    The weight and bias change only the last step, so the statistics need not be computed again: a comparison
+    fits weights on both sides of each pair, four outputs that would each be a forward.
+    """
+    if spec.uses_running_stats:
+        return forward(spec, x, weight, bias).y
+    w, b = affine_params(spec, spec.layout(x.shape), weight, bias)
+    return np.ascontiguousarray(step_affine(x_hat, w, b))
 
 
 def _weight_where(spec, shape):

@@ -4,9 +4,13 @@ torch's, the fitted weight is numpy's least squares, and the views are the torch
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lnorm_core as lc
-from lnorm_core.pairs import compare_layers, layernorm_vs_instancenorm
+from lnorm_core.manual import forward
+from lnorm_core.pairs import affine_output, compare_layers, layernorm_vs_instancenorm, plain
+from norm_cases import spec_and_shape, x_of
 from torch_modules import check_pair_against_torch, module_with
 
 S = lc.NormSpec
@@ -97,3 +101,18 @@ def test_views_are_the_torch_code_they_show():
         moved = eval(eq.how, {"x": xt})  # noqa: S307
         np.testing.assert_array_equal(moved.numpy(), eq.pair.view.apply(x))
         np.testing.assert_array_equal(eq.pair.view.undo(moved.numpy(), x.shape), x)
+
+
+@settings(max_examples=200, deadline=None, database=None, derandomize=True)
+@given(case=spec_and_shape(), seed=st.integers(0, 2**16), offset=st.sampled_from([0.0, 1e4]))
+def test_an_output_from_x_hat_is_the_forwards_output_to_the_bit(case, seed, offset):
+    """affine_output (a comparison's fast path: the weight and bias applied to the x_hat of plain(spec)) gives what
+    the whole forward gives, bit for bit, for every kind, mode and affine setting; in eval with running statistics
+    it is that forward."""
+    spec, shape = case
+    spec = spec.with_affine()
+    x = x_of(shape, seed, offset)
+    pshape = spec.param_shape(shape)
+    w, b = lc.seeded_tensor(pshape, seed + 1), lc.seeded_tensor(pshape, seed + 2) if spec.has_bias else None
+    x_hat = forward(plain(spec), x).x_hat
+    np.testing.assert_array_equal(affine_output(spec, x, x_hat, w, b), forward(spec, x, w, b).y, strict=True)
