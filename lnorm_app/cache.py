@@ -28,37 +28,39 @@ CACHE_MIB = {"explore": 80, "compare": 48, "pitfalls": 32, "pitfall_output": 16,
              "same_pooling": 4, "code": 3, "steps": 32, "sweep": 8, "practice": 1}
 
 
-def nbytes(value, _depth=0):
-    """The bytes held by the numpy arrays inside value (dataclasses, dicts, lists, tuples)."""
-    if _depth > 6:
-        return 0
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = [getattr(value, f.name) for f in dataclasses.fields(value)]
-    elif isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return sum(nbytes(v, _depth + 1) for v in value)
-    return 0
+SCALARS = (str, bytes, int, float, complex, bool, type(None))  # hold no arrays: nothing to walk
+_fields = {}  # a type -> the names of its dataclass fields, () for any other type: dataclasses.fields once a type
 
 
-def freeze(value, _depth=0):
+def freeze(value):
     """Make every numpy array inside value read-only (in place) and return value."""
-    if _depth > 6:
-        return value
+    frozen_bytes(value)
+    return value
+
+
+def frozen_bytes(value, _depth=0):
+    """Make every numpy array inside value (dataclasses, dicts, lists, tuples) read-only, in place; the bytes they
+    hold. One walk does both, as a result is stored: a result of many small parts (the Explorer's same-pooling
+    list: specs, pairs, gaps) took two walks of ~1 ms each, asking dataclasses.fields of every object."""
     if isinstance(value, np.ndarray):
         value.flags.writeable = False
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            freeze(getattr(value, f.name), _depth + 1)
+        return value.nbytes
+    if _depth > 6 or isinstance(value, SCALARS):
+        return 0
+    kind = type(value)
+    names = _fields.get(kind)
+    if names is None:
+        names = _fields[kind] = (tuple(f.name for f in dataclasses.fields(value)) if dataclasses.is_dataclass(value)
+                                 and not isinstance(value, type) else ())
+    if names:
+        parts = [getattr(value, name) for name in names]
     elif isinstance(value, dict):
-        for v in value.values():
-            freeze(v, _depth + 1)
+        parts = value.values()
     elif isinstance(value, (list, tuple)):
-        for v in value:
-            freeze(v, _depth + 1)
-    return value
+        parts = value
+    else:
+        return 0
+    return sum(frozen_bytes(v, _depth + 1) for v in parts)
 
 
 class BoundedCache:
@@ -82,8 +84,8 @@ class BoundedCache:
                 self._items.move_to_end(key)
                 return self._items[key][0]
         with threads_for(elements):  # outside the lock: another session need not wait for this one
-            value = freeze(compute())
-        size = nbytes(value)
+            value = compute()
+        size = frozen_bytes(value)
         with self._lock:
             if size <= self.max_bytes and key not in self._items:
                 self._items[key] = (value, size)

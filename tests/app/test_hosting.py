@@ -4,6 +4,7 @@ Many sessions are threads of one process: a session's numbers must not depend on
 what another session does to torch's or numpy's global generators at the same time.
 """
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -91,6 +92,22 @@ def test_bounded_cache_keeps_its_bounds_in_entries_and_bytes():
     calls = []
     cache.get_or_compute(29, lambda: calls.append(1))  # the most recent one is still there
     assert not calls
+
+
+def test_a_cached_result_of_many_parts_is_counted_and_frozen_to_its_last_array():
+    """The same-pooling list's shape of result: arrays in dataclasses in dicts in lists, beside specs and text."""
+    @dataclasses.dataclass(frozen=True)
+    class Gap:
+        what: str
+        weight: np.ndarray
+
+    arrays = [np.zeros(10), np.zeros((2, 3), np.float32), np.arange(4)]  # 80 + 24 + 32 bytes
+    parts = {"no affine": Gap("no affine", arrays[0]), "affine": Gap("affine", arrays[1])}
+    result = [(lc.NormSpec("layer", normalized_shape=(4,)), parts), ("text", arrays[2]), 3, None]
+    cache = BoundedCache(max_entries=3, max_bytes=10_000)
+    assert cache.get_or_compute("key", lambda: result) is result
+    assert cache.stats() == (1, 136)
+    assert not any(a.flags.writeable for a in arrays)
 
 
 def test_explore_cache_stays_bounded_over_many_configs():
