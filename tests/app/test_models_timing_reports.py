@@ -194,3 +194,18 @@ def test_the_sources_table_lists_every_file_with_its_licence():
     assert len(rows) == 5 and sum(r["measurements"] for r in rows) == len(reports.published_rows())
     assert {r["licence"] for r in rows} == {"BSD-2-Clause", "Apache-2.0"}
     assert all(r["address"].startswith("https://github.com/") for r in rows)
+
+
+def test_answers_kept_for_the_shipped_file_are_what_its_rows_give():
+    """Curves, quotes, GPUs and costs of the shipped file are kept for its version: the same as read off its rows."""
+    rows = reports.published_rows()
+    kinds, gpus_shown = ["layer", "rms", "group"], ["NVIDIA H100 80GB HBM3"]
+    for mode in ("forward", "full"):
+        kept = reports.published_curves(kinds, mode, gpus_shown)
+        assert kept == reports.published_curves(kinds, mode, gpus_shown, rows=rows)
+        assert reports.published_curves(kinds, mode, gpus_shown)[0] is kept[0]  # kept, not read again
+        assert reports.torch_quotes(kinds, mode, gpus_shown) == reports.torch_quotes(kinds, mode, gpus_shown, rows)
+    assert reports.gpus() == reports.gpus(rows)
+    shipped = reports.shipped_sources()
+    assert reports.costs((8, 4096, 4096), "bfloat16", "forward", recorded=shipped) == reports.costs(
+        (8, 4096, 4096), "bfloat16", "forward", recorded=shipped, rows=rows)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from lnorm_core import CLASS_NAMES, InputError, timing
 
 from .presets import LAYOUTS, CostLayer, layers_for
-from .published import CLASS_WORDS, gpus, kernel_label, published_rows
+from .published import CLASS_WORDS, gpus, kernel_label, published_series
 from .sources import rows_by_size
 from .words import count_text, shape_text, short_device, time_text
 
@@ -171,7 +171,7 @@ def _published_rows(layers, numel, dtype, mode, rows):
     """{gpu: [CostRow]}: one row per (GPU, kernel, source) that published any of the layers' kinds."""
     grouped = {}  # (gpu, class, kernel, source) -> {kind: Series}
     for layer in layers:
-        for s in timing.find_series(rows, kind=layer.kind, dtype=dtype, mode=mode):
+        for s in published_series(layer.kind, dtype, mode, rows):
             k = s.key
             grouped.setdefault((k.gpu, k.impl_class, kernel_label(k), k.source), {})[layer.kind] = s
     order = {c: i for i, c in enumerate(timing.IMPL_CLASSES)}
@@ -232,7 +232,6 @@ def costs(shape, dtype="float32", mode="forward", layouts=LAYOUTS, num_groups=No
         raise InputError(f"dtype must be one of {', '.join(COST_DTYPES)}, got {dtype!r}")
     if mode not in timing.MODES:
         raise InputError(f"mode must be one of {', '.join(timing.MODES)}, got {mode!r}")
-    rows = published_rows() if rows is None else rows
     numel = math.prod(shape)
     moved = timing.bytes_moved(numel, timing.itemsize(dtype), mode)
     layers, notes = layers_for(shape, layouts, num_groups, first)
@@ -256,7 +255,7 @@ def costs(shape, dtype="float32", mode="forward", layouts=LAYOUTS, num_groups=No
                                                                   "this GPU is faster") for _ in layers)))
         out.extend(by_gpu.get(gpu, []))
     unpublished = [CLASS_NAMES[k] for k in dict.fromkeys(layer.kind for layer in layers)
-                   if not timing.find_series(rows, kind=k)]
+                   if not published_series(k, rows=rows)]
     if unpublished:
         notes.append(f"Nobody in the published files timed {' or '.join(unpublished)} on a GPU: for "
                      f"{'it' if len(unpublished) == 1 else 'them'} the GPU rows give only the lower bound.")

@@ -93,9 +93,27 @@ def _load(path, mtime_ns, size):
 
 def published_rows(path=None):
     """lnorm_core.timing.load_published() of the shipped file (or `path`), cached on the file's version."""
+    return _load(*_version(path))
+
+
+def _version(path=None):
+    """(path, mtime_ns, size) of the published file: what its rows, and every answer read off them, are kept on."""
     path = Path(path or timing.PUBLISHED_PATH)
     st = path.stat()
-    return _load(str(path), st.st_mtime_ns, st.st_size)
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+def published_series(kind, dtype=None, mode=None, rows=None):
+    """timing.find_series(rows, kind=kind, dtype=dtype, mode=mode); of the shipped file (rows None) kept for its
+    version: each filters and sorts every published row, several times a rerun of the Timing page."""
+    if rows is not None:
+        return timing.find_series(rows, kind=kind, dtype=dtype, mode=mode)
+    return _shipped_series(kind, dtype, mode, *_version())
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped_series(kind, dtype, mode, path, mtime_ns, size):
+    return timing.find_series(_load(path, mtime_ns, size), kind=kind, dtype=dtype, mode=mode)
 
 
 def kernel_label(key):
@@ -110,8 +128,17 @@ def kernel_label(key):
 
 def gpus(rows=None):
     """{GPU name: datasheet GB/s} of the published rows, in the file's order."""
+    return dict(_gpus(rows) if rows is not None else _shipped_gpus(*_version()))
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_gpus(path, mtime_ns, size):
+    return tuple(_gpus(_load(path, mtime_ns, size)).items())
+
+
+def _gpus(rows):
     out = {}
-    for m in rows if rows is not None else published_rows():
+    for m in rows:
         out.setdefault(m.gpu, m.peak_gbps)
     return out
 
@@ -122,10 +149,21 @@ def published_curves(kinds, mode="forward", gpus_shown=None, rows=None):
     Every point is a published measurement: its time, and lnorm's recomputed GB/s and % of
     the GPU's datasheet peak (lnorm_core.timing). Sorted as find_series sorts them.
     """
-    rows = published_rows() if rows is None else rows
+    if rows is None:  # the shipped file: the same Curves for the same choices, kept for its version
+        return list(_shipped_curves(tuple(kinds), mode, None if gpus_shown is None else tuple(gpus_shown),
+                                    *_version()))
+    return _curves(kinds, mode, gpus_shown, rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _shipped_curves(kinds, mode, gpus_shown, path, mtime_ns, size):
+    return tuple(_curves(kinds, mode, gpus_shown, _load(path, mtime_ns, size)))
+
+
+def _curves(kinds, mode, gpus_shown, rows):
     out = []
     for kind in kinds:
-        for s in timing.find_series(rows, kind=kind, mode=mode):
+        for s in published_series(kind, mode=mode, rows=rows):
             k = s.key
             if gpus_shown is not None and k.gpu not in gpus_shown:
                 continue
