@@ -14,7 +14,7 @@ from plotly.colors import get_colorscale
 
 from lnorm_core import KIND_TABLE
 
-from .sealed import SealedFigure, figure
+from .sealed import SealedFigure, sealed_figure
 
 # pandas is imported before any figure is built. plotly looks it up in sys.modules without importing it
 # (_plotly_utils.optional_imports.get_module(..., should_load=False)), and Streamlit imports it lazily, at a
@@ -158,13 +158,14 @@ def panel_axes(count, cols, titles=None, hspace=0.06, vspace=0.12):
 
 
 def heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, customdata=None, max_panels=6,
-                    color=None):
+                    color=None, colorbar=None):
     """A grid of heatmaps of `values` (any shape), one per leading index, at most MAX_CELLS cells.
 
     values: the numbers to colour (non-finite ones are left blank); customdata: an array of the same
     shape shown in the hover. coloraxis: plotly's coloraxis settings (colorscale, cmin, cmax, ticks).
     color: where the colour is a function of the values (e.g. their log), that function; it is
-    applied to the cells shown only, not to every value of a large tensor.
+    applied to the cells shown only, not to every value of a large tensor. colorbar: more of the colour
+    bar's settings (its ticks). The figure is sealed (a DictFigure): built straight from its dicts, to be shown.
     The axes carry the true row and column indices, so a strided view still names its cells.
     """
     shape = np.shape(values)
@@ -192,12 +193,11 @@ def heatmap_panels(values, title, colorbar_title, coloraxis, hovertemplate, cust
     layout.update(
         title=dict(text=title + (f" — showing {note}" if note else "")),
         meta={"note": note},
-        coloraxis=dict(colorbar=dict(title=dict(text=colorbar_title)), **coloraxis),
+        coloraxis=dict(colorbar=dict(title=dict(text=colorbar_title), **(colorbar or {})), **coloraxis),
         height=min(900, 140 + 260 * rows) if len(shape) > 1 else 220,
         margin=dict(t=80, b=40),
     )
-    fig = figure(traces, layout)
-    return fig
+    return sealed_figure(traces, layout)
 
 
 # ---- the slices of an input as 2-D panels ---------------------------------------------------

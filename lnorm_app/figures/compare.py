@@ -31,11 +31,10 @@ def error_heatmap(abs_err, title="|torch − core|"):
 
     ticks = list(range(lo, hi + 1, max(1, (hi - lo) // 8)))
     coloraxis = dict(colorscale=SEQUENTIAL, cmin=lo, cmax=hi)
-    fig = heatmap_panels(err, title, "|error|", coloraxis,
+    return heatmap_panels(err, title, "|error|", coloraxis,
                           "row %{y}, column %{x}<br>|error| = %{customdata:.3g}<extra></extra>", customdata=err,
-                          color=log_colour)
-    fig.update_layout(coloraxis_colorbar=dict(tickvals=ticks, ticktext=["0" if t == lo else f"1e{t}" for t in ticks]))
-    return fig
+                          color=log_colour,
+                          colorbar=dict(tickvals=ticks, ticktext=["0" if t == lo else f"1e{t}" for t in ticks]))
 
 
 def offset_text(value):
