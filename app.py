@@ -4,13 +4,11 @@ The pages live in views/, not pages/: a folder named pages/ switches on Streamli
 older multipage mode, in which a deep link can run a page without this router.
 """
 
-from pathlib import Path
-
 import streamlit as st
 
-# the tab icon ships with the app: a Material icon name here makes every browser fetch it from Google's font CDN
-ICON = Path(__file__).resolve().parent / "lnorm_app" / "icon.png"
-st.set_page_config(page_title="lnorm", page_icon=str(ICON), layout="wide")
+from lnorm_app.ui import ICON
+
+st.set_page_config(page_title="lnorm", page_icon=ICON, layout="wide")
 
 explorer = st.Page("views/explorer.py", title="Explorer", icon=":material/grid_on:", url_path="explorer")
 

@@ -6,9 +6,11 @@ any view reopens it; a link with a value that does not parse opens with a messag
 and the default in its place.
 """
 
+import base64
 import logging
 import math
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,6 +20,11 @@ from .config import DISTS, INITS, SOURCES, Config, notes
 from .figures import note_of
 
 log = logging.getLogger("lnorm")
+
+# The tab icon, shipped with the app and given as a data URL made once a process: a Material icon name makes every
+# browser fetch it from Google's font CDN, and a file path makes Streamlit read the file and register it as a media
+# file on every run of every session.
+ICON = "data:image/png;base64," + base64.b64encode((Path(__file__).parent / "icon.png").read_bytes()).decode()
 
 DEFAULT = Config()
 # the layouts people ask about: name -> shape text

@@ -4,6 +4,7 @@ Many sessions are threads of one process: a session's numbers must not depend on
 what another session does to torch's or numpy's global generators at the same time.
 """
 
+import ast
 import dataclasses
 import json
 import subprocess
@@ -172,7 +173,7 @@ def test_no_global_state_is_touched_by_what_a_session_runs(monkeypatch):
 def test_the_servers_settings_are_read_by_streamlit_as_written():
     """.streamlit/config.toml, as Streamlit itself parses it from the repository root (in a child process, so
     this process's options stay as the other tests set them): a misspelt key or section is ignored, not refused."""
-    names = ["runner.postScriptGC", "server.fileWatcherType", "server.runOnSave", "client.showErrorDetails",
+    names = ["runner.postScriptGC", "runner.magicEnabled", "server.fileWatcherType", "server.runOnSave", "client.showErrorDetails",
              "client.toolbarMode", "server.maxUploadSize", "server.maxMessageSize", "browser.gatherUsageStats"]
     code = ("import json, sys; from streamlit import config; config.get_config_options(force_reparse=True); "
             "print(json.dumps({n: config.get_option(n) for n in sys.argv[1:]}))")
@@ -181,7 +182,23 @@ def test_the_servers_settings_are_read_by_streamlit_as_written():
     read = json.loads(out.stdout.strip().splitlines()[-1])
     # no forced full collection after each run: with torch loaded it holds the GIL ~150 ms on every rerun
     assert read["runner.postScriptGC"] is False
+    # pages compiled in C, not through the ast module: every new session makes Streamlit compile them again
+    assert read["runner.magicEnabled"] is False
     assert read["server.fileWatcherType"] == "none" and read["server.runOnSave"] is False
     assert read["client.showErrorDetails"] == "none" and read["client.toolbarMode"] == "viewer"
     assert read["server.maxUploadSize"] == 5 and read["server.maxMessageSize"] == 50
     assert read["browser.gatherUsageStats"] is False
+
+
+def test_no_page_relies_on_streamlit_magic():
+    """Magic is off (.streamlit/config.toml): a bare expression in a page would draw nothing. Every statement that is
+    an expression in app.py and views/ is a call (or a docstring, the first statement of its body)."""
+    drawn_by_magic = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0]) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node)}
+        drawn_by_magic += [f"{path.relative_to(ROOT)}:{node.lineno}" for node in ast.walk(tree)
+                           if isinstance(node, ast.Expr) and not isinstance(node.value, (ast.Call, ast.Await))
+                           and id(node) not in docstrings]
+    assert not drawn_by_magic
