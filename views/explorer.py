@@ -131,7 +131,7 @@ if weights_tab.open:
             st.markdown("\n".join(f"- {line}" for line in w.lines))
             left, right = st.columns(2)
             with left:
-                ui.chart(figures.weight_map(w.map, e.spec.kind, e, w.weight, w.bias), COVERS)
+                ui.chart(figures.weight_map(w.map, e.spec.kind, e, w), COVERS)
             with right:
                 ui.chart(figures.group_map(e), COVERS)
             if w.weight is None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .common import MAX_CELLS
 from .explorer import id_map, stage_grid
+from .sealed import shown_once
 
 
 def _entry_text(ids, param_shape):
@@ -20,14 +21,16 @@ def _entry_text(ids, param_shape):
     return np.array(text, dtype=object).reshape(ids.shape)
 
 
-def weight_map(m, kind, e=None, weight=None, bias=None, max_cells=MAX_CELLS, max_panels=12):
+@shown_once
+def weight_map(m, kind, e=None, w=None, max_cells=MAX_CELLS, max_panels=12):
     """Which weight entry scales each element (a ParamMap), drawn as group_map draws the groups.
 
     One panel per 2-D slice of x, each cell coloured by its entry and, where the figure is
     small, labelled with the entry's index into weight; a panel that one entry scales whole
-    says which in its title. kind names the dims. With the Exploration e, the hover also
-    shows each element's x̂, its entry's weight and bias (weight, bias: one value per entry;
-    None for torch's initial ones and zeros) and y = x̂ · weight + bias.
+    says which in its title. kind names the dims. With the Exploration e and its WeightAndBias
+    w, the hover also shows each element's x̂, its entry's weight and bias (w.weight, w.bias:
+    one value per entry; None for torch's initial ones and zeros) and y = x̂ · weight + bias.
+    Built once for each ParamMap and arguments (shown_once).
     """
     n = m.n_entries
     coords = lambda ids: [c.astype(np.float64) for c in np.unravel_index(ids, m.param_shape)]  # noqa: E731
@@ -36,10 +39,10 @@ def weight_map(m, kind, e=None, weight=None, bias=None, max_cells=MAX_CELLS, max
     if e is None:
         custom = lambda take, ids: [ids] + coords(ids)  # noqa: E731
     else:
-        w = np.ones(n) if weight is None else weight
-        b = np.zeros(n) if bias is None else bias
+        weight = np.ones(n) if w is None or w.weight is None else w.weight  # torch's initial ones and zeros
+        bias = np.zeros(n) if w is None or w.bias is None else w.bias
         j = 1 + len(m.param_shape)
-        custom = lambda take, ids: [ids] + coords(ids) + [take(e.f.x_hat), w[ids], b[ids], take(e.f.y)]  # noqa: E731
+        custom = lambda take, ids: [ids] + coords(ids) + [take(e.f.x_hat), weight[ids], bias[ids], take(e.f.y)]  # noqa: E731
         hover += (f"<br>x̂ %{{customdata[{j}]:.6g}}<br>weight %{{customdata[{j + 1}]:.6g}}"
                   + (f"<br>bias %{{customdata[{j + 2}]:.6g}}" if m.has_bias else "")
                   + f"<br>y = x̂ · weight{' + bias' if m.has_bias else ''} = %{{customdata[{j + 3}]:.6g}}")
@@ -58,8 +61,10 @@ def weight_map(m, kind, e=None, weight=None, bias=None, max_cells=MAX_CELLS, max
                   lambda k: hover, title, max_cells, max_panels, panel_label=one)
 
 
+@shown_once
 def affine_figure(e, w, first=0, max_slices=3, max_cells=MAX_CELLS):
     """y = x̂ · weight + bias element by element, for a WeightAndBias w (its weight and bias, or torch's initial).
+    Built once for each Exploration and arguments (shown_once).
 
     The columns: x̂, each element's weight[e] and bias[e] (looked up by its entry e, the map's
     ids), and y; one row per 2-D slice, one diverging colour scale.

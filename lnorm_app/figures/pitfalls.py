@@ -37,8 +37,10 @@ def pitfall_label(mistakes):
     return " + ".join(MISTAKES[m].title.split(" (")[0] for m in mistakes)
 
 
+@shown_once
 def pitfall_differences(y_torch, rows, max_columns=200):
-    """One heatmap row per pitfall: its output minus torch's, element by element (flattened).
+    """One heatmap row per pitfall: its output minus torch's, element by element (flattened). Built once for a
+    cached result's y_torch and rows (a tuple of Pitfalls, each hashed as itself), then shared.
 
     rows: models.pitfalls.Pitfall's (mistakes, y_head, diff_head: the first elements of the output and
     of its difference, flattened). Large tensors show their first max_columns elements (no more than

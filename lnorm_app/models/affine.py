@@ -14,6 +14,7 @@ import numpy as np
 
 from lnorm_core import param_ids
 
+from ..cache import derived
 from ..reproduce import module_code
 from .explorer import explore, same_pooling
 
@@ -42,7 +43,7 @@ class ParamMap:
         return math.prod(self.param_shape)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WeightAndBias:
     """The "Weight and bias" tab for one Config.
 
@@ -50,7 +51,7 @@ class WeightAndBias:
     map says, in sentences (weight.shape, how many elements each entry scales, the bias, the
     groups against the entries). no_weight: why there is no weight ("" when there is one).
     weight, bias: the sidebar's random draw, flat, one value per entry (None: torch's
-    initial ones and zeros, or no bias).
+    initial ones and zeros, or no bias). Equal only to itself, and hashed so: its figures are built once for it.
     """
 
     map: ParamMap
@@ -146,10 +147,15 @@ def _no_weight(spec):
 def weight_and_bias(config):
     """The WeightAndBias of config: raises InputError for bad input.
 
-    Not cached: it reads explore(config)'s cached result, and lc.param_ids is a broadcast of
-    weight's entries over x (no array of x's size is made).
+    Made once for explore(config)'s cached result and kept as long as it is (lnorm_app.cache.derived), so
+    that its figures, built once for it, are shared by every rerun that shows it; it holds no array of x's
+    size (lc.param_ids is a broadcast of weight's entries over x, weight and bias are views).
     """
-    e = explore(config)
+    return _weight_and_bias(explore(config))
+
+
+@derived
+def _weight_and_bias(e):
     spec, shape = e.spec, tuple(e.x.shape)
     m = param_map(spec, shape)
     if m is None:
@@ -219,10 +225,14 @@ def _pair_maps(pair, seen, where):
 def same_pooling_maps(config):
     """The SameMaps of config: the claim's first pair, then each equivalent's.
 
-    Not cached: it reads same_pooling(config)'s cached result, on at most 4,096 elements, and takes
-    under a millisecond.
+    Made once for same_pooling(config)'s cached result and kept as long as it is, so that the maps' figures,
+    built once for each ParamMap, are shared by every rerun (same_pooling searches at most 4,096 elements).
     """
-    same = same_pooling(config)
+    return _same_maps(same_pooling(config))
+
+
+@derived
+def _same_maps(same):
     seen = {}
     # the claim says "With affine they differ" of its first pair only (the one that pools alike)
     first = _pair_maps(same.claim_pairs[0], seen, "in the box above") if same.claim_pairs else None

@@ -14,9 +14,10 @@ from ..cache import CACHE_ENTRIES, CACHE_MIB, BoundedCache
 
 EQUIVALENTS_MAX_ELEMENTS = 4096  # equivalents() is searched up to here: it builds the group ids of every candidate
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Exploration:
-    """The explorer's numbers for one Config.
+    """The explorer's numbers for one Config. Equal only to itself, and hashed so (it holds arrays): a figure of it
+    is built once and shared while the cache keeps it (lnorm_app.cache.derived), with it among the arguments too.
 
     x, weight, bias: the inputs. f: the Forward (y, x_hat, per-group mean/var/rstd, ids).
     n_groups, group_size, caption: the pooling in words.

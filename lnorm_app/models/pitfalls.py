@@ -34,9 +34,10 @@ PITFALLS = tuple((m,) for m in MISTAKES) + COMBINATIONS  # every mistake alone, 
 HEAD_ELEMENTS = 200  # a mistake's output is kept whole only this far (C order): the figure shows as many
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pitfall:
-    """One mistake (or combination): how far it is from torch, the lines, and the start of its output.
+    """One mistake (or combination): how far it is from torch, the lines, and the start of its output. Equal only
+    to itself, and hashed so: a tuple of them is a key, and the figure of a cached Pitfalls is built once.
 
     y_head, diff_head: its output and output − torch's, flattened, the first HEAD_ELEMENTS only (a
     1024 x 1024 input would hold 16 MB a mistake; pitfall_output gives one mistake's whole arrays).
@@ -71,7 +72,7 @@ class Pitfalls:
     spec: NormSpec
     x: np.ndarray
     y_torch: np.ndarray
-    rows: list
+    rows: tuple  # of Pitfall
 
 
 _pitfall_cache = BoundedCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_MIB["pitfalls"] << 20)
@@ -144,7 +145,8 @@ def _pitfalls(config):
     e = explore(config)
     y_torch = torch_forward(e.spec, e.x, e.weight, e.bias)
     torch_print, scratch = TorchPrint(y_torch), np.empty(y_torch.shape)
-    rows = [_pitfall(c, y, torch_print, scratch) for c, y in forward_each(e.spec, e.x, e.weight, e.bias, PITFALLS)]
+    rows = tuple(_pitfall(c, y, torch_print, scratch) for c, y in forward_each(e.spec, e.x, e.weight, e.bias,
+                                                                                PITFALLS))
     return Pitfalls(e.spec, e.x, y_torch, rows)
 
 

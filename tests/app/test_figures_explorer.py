@@ -224,7 +224,7 @@ def _weights(config):
 def test_weight_figures_send_at_most_max_cells(name):
     config = dataclasses.replace(LARGE[name], init="random")
     e, w = _weights(config)
-    for fig in (F.weight_map(w.map, e.spec.kind, e, w.weight, w.bias), F.affine_figure(e, w)):
+    for fig in (F.weight_map(w.map, e.spec.kind, e, w), F.affine_figure(e, w)):
         assert 0 < _cells(fig) <= F.MAX_CELLS
         assert "showing" in fig.layout.title.text and F.note_of(fig)
 
@@ -232,7 +232,7 @@ def test_weight_figures_send_at_most_max_cells(name):
 def test_weight_map_of_layer_norm_3_4_names_each_entry_once_per_sample():
     """LayerNorm((3, 4)) on (2, 3, 4): both slices x[0] and x[1] hold the 12 entries w[0,0]..w[2,3], in place."""
     e, w = _weights(Config(shape=(2, 3, 4), normalized_shape=(3, 4), init="random", seed=4))
-    fig = F.weight_map(w.map, "layer", e, w.weight, w.bias)
+    fig = F.weight_map(w.map, "layer", e, w)
     maps = _heatmaps(fig)
     assert len(maps) == 2
     for trace in maps:
@@ -302,4 +302,4 @@ def test_rms_norm_has_no_bias_column():
     e, w = _weights(Config(kind="rms", shape=(2, 5, 8), normalized_shape=(8,), init="random"))
     fig = F.affine_figure(e, w)
     assert [a.text for a in fig.layout.annotations][:3] == ["normalized x̂", "× weight[e]", "= output y"]
-    assert "bias" not in _heatmaps(F.weight_map(w.map, "rms", e, w.weight))[0].hovertemplate
+    assert "bias" not in _heatmaps(F.weight_map(w.map, "rms", e, w))[0].hovertemplate

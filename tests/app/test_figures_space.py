@@ -166,7 +166,7 @@ def test_explorer_figures_of_any_input(config, selected, first):
     assert_plotly_accepts(F.stages_figure(e, first=first % slices))
     w = weight_and_bias(config)
     if w.map is not None:
-        assert_plotly_accepts(F.weight_map(w.map, e.spec.kind, e, w.weight, w.bias))
+        assert_plotly_accepts(F.weight_map(w.map, e.spec.kind, e, w))
         assert_plotly_accepts(F.affine_figure(e, w, first=first % slices))
 
 
@@ -249,7 +249,7 @@ def test_figures_of_degenerate_shapes(shape):
     assert_plotly_accepts(F.train_eval_figure(a))
     config = Config(shape=shape, normalized_shape=shape[-1:], init="random")
     e, w = explore(config), weight_and_bias(config)
-    for fig in (F.group_map(e), F.group_cube(e), F.stages_figure(e), F.weight_map(w.map, "layer", e, w.weight, w.bias),
+    for fig in (F.group_map(e), F.group_cube(e), F.stages_figure(e), F.weight_map(w.map, "layer", e, w),
                 F.affine_figure(e, w)):
         assert_plotly_accepts(fig)
 

@@ -6,6 +6,7 @@ result, must be what building it afresh gives, must live no longer than the resu
 changeable by one session for another.
 """
 
+import dataclasses
 import gc
 import json
 
@@ -113,6 +114,33 @@ def test_the_variance_sweep_figure_is_built_once_for_its_cached_sweep():
     assert variance_sweep(1e3, "float16") is sweep
     fig = figures.variance_sweep_figure(sweep, "float16", 0.1, None, 1e-3)
     assert figures.variance_sweep_figure(sweep, "float16", 0.1, None, 1e-3) is fig
+
+
+def test_the_pitfalls_figure_is_built_once_for_its_cached_result():
+    from lnorm_app.models.pitfalls import pitfalls
+
+    result = pitfalls(Config(seed=15))
+    assert pitfalls(Config(seed=15)) is result
+    fig = figures.pitfall_differences(result.y_torch, result.rows)
+    assert figures.pitfall_differences(result.y_torch, result.rows) is fig
+    assert figures.pitfall_differences(pitfalls(Config(seed=16)).y_torch, pitfalls(Config(seed=16)).rows) is not fig
+
+
+def test_the_weight_tab_and_same_pooling_maps_are_built_once_for_their_cached_results():
+    """The Explorer's "Weight and bias" and "Same pooling" tabs: the WeightAndBias and the SameMaps are made once
+    for their cached results, so their figures are built once and shared by every rerun, and a new seed's differ."""
+    from lnorm_app.models.affine import same_pooling_maps, weight_and_bias
+
+    config = Config(seed=13, shape=(2, 3, 4), kind="instance", affine=True, init="random")
+    e, w = explore(config), weight_and_bias(config)
+    assert weight_and_bias(config) is w
+    assert figures.weight_map(w.map, "instance", e, w) is figures.weight_map(w.map, "instance", e, w)
+    assert figures.affine_figure(e, w) is figures.affine_figure(e, w)
+    maps = same_pooling_maps(config)
+    assert same_pooling_maps(config) is maps and maps.claim  # InstanceNorm against LayerNorm: the claim's maps
+    assert figures.weight_map(maps.claim[0].a, "instance") is figures.weight_map(maps.claim[0].a, "instance")
+    other = weight_and_bias(dataclasses.replace(config, seed=14))
+    assert other is not w and not (other.weight == w.weight).all()
 
 
 @pytest.mark.parametrize("name, args", [("group_map", ()), ("stages_figure", ()), ("group_cube", (1,))])
