@@ -68,6 +68,7 @@ CASES = {
     "explorer": ("lnorm", "/explorer"),
     "compare": ("lnorm", "/compare"),
     "pitfalls": ("lnorm", "/pitfalls"),
+    "practice": ("lnorm", "/practice"),
     "timing": ("lnorm", "/timing"),
     "explorer max": ("lnorm", f"/explorer?{MAX_SHAPE}"),
     "compare max": ("lnorm", f"/compare?{MAX_SHAPE}"),
@@ -172,8 +173,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def port_taken(port):
+    """Whether a server listens on the loopback port already (a port in TIME_WAIT is free to take)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
 def start_server(script, port, log):
-    """`streamlit run script` from the repo root (so .streamlit/config.toml applies), headless."""
+    """`streamlit run script` from the repo root (so .streamlit/config.toml applies), headless. Refused where the
+    port is taken: the health check would be answered by the other server, and its figures taken for this one's."""
+    if port_taken(port):
+        raise RuntimeError(f"port {port} is taken by another process: stop it, or pick other ports")
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), f"--server.port={port}", *SERVER_FLAGS]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
