@@ -303,3 +303,22 @@ def test_rms_norm_has_no_bias_column():
     fig = F.affine_figure(e, w)
     assert [a.text for a in fig.layout.annotations][:3] == ["normalized x̂", "× weight[e]", "= output y"]
     assert "bias" not in _heatmaps(F.weight_map(w.map, "rms", e, w))[0].hovertemplate
+
+
+@pytest.mark.parametrize("config", [
+    Config(shape=(2, 3, 4), normalized_shape=(3, 4)),
+    Config(kind="group", shape=(2, 4, 3, 3), num_groups=2),
+    Config(shape=(8, 128, 512), normalized_shape=(512,)),
+], ids=["(2, 3, 4) LayerNorm", "(2, 4, 3, 3) GroupNorm(2)", "(8, 128, 512) LayerNorm"])
+def test_id_maps_label_rows_once_per_row_of_panels(config):
+    """A panel's y tick labels sit left of it, on the last column of the panel beside it (issue 21's screenshot):
+    the panels of a row share their row indices, so only the first panel of each row labels them."""
+    e, w = _weights(dataclasses.replace(config, init="random"))
+    for fig in (F.group_map(e), F.weight_map(w.map, e.spec.kind, e, w)):
+        axes = {t.yaxis: (t.xaxis, t.y) for t in fig.data}
+        lefts = sorted({fig.layout[f"xaxis{x[1:]}"].domain[0] for x, _ in axes.values()})
+        assert len(axes) > 1 and len(lefts) > 1  # more than one panel, side by side
+        for yref, (xref, ys) in axes.items():
+            first_column = fig.layout[f"xaxis{xref[1:]}"].domain[0] == lefts[0]
+            assert fig.layout[f"yaxis{yref[1:]}"].showticklabels is not False if first_column else \
+                fig.layout[f"yaxis{yref[1:]}"].showticklabels is False
