@@ -145,6 +145,17 @@ def _pairing(pair):
     return f"{count} group{'s' if count != 1 else ''} of {size}"
 
 
+def _affine_words(pair, a, b):
+    """With affine, for a LayerPair pooling alike: a, b are (layer, its weight's layout) of its layers A and B."""
+    (a_name, a_weight), (b_name, b_weight) = a, b
+    if pair.b_covers_a:  # B's weight can copy A's (e.g. InstanceNorm's one channel): they agree one way round
+        return (f"With affine they still agree one way: {b_name}'s weight, {b_weight}, can copy {a_name}'s, {a_weight} "
+                f"(fitted to a random {a_name} weight it misses by {_gap(pair, 'affine')}), but {a_name}'s cannot "
+                f"copy {b_name}'s (up to {_gap(pair, 'affine reversed')}).")
+    return (f"With affine they differ: {b_name}'s weight is {b_weight}, {a_name}'s {a_weight}; fitted to a random "
+            f"{a_name} weight, {b_name} still misses by up to {_gap(pair, 'affine')}.")
+
+
 def claim_text(pairs):
     """(title, lines): "LayerNorm is InstanceNorm?" answered in plain words from layernorm_vs_instancenorm's pairs."""
     if not pairs:
@@ -159,9 +170,9 @@ def claim_text(pairs):
         lines = [
             f"`nn.InstanceNorm1d({length})` on `x` as it is reads the {length} tokens as channels and the {d} "
             f"features as the length, so it pools the same {_pairing(same)}: the same output without affine "
-            f"(largest difference {_gap(same, 'no affine')}). With affine they differ: LayerNorm's weight is one "
-            f"per feature ({d},), InstanceNorm's one per token position ({length},); fitted to a random LayerNorm "
-            f"weight, it still misses by up to {_gap(same, 'affine')}.",
+            f"(largest difference {_gap(same, 'no affine')}). "
+            + _affine_words(same, ("LayerNorm", f"one per feature ({d},)"),
+                            ("InstanceNorm", f"one per token position ({length},)")),
             f"`nn.InstanceNorm1d({d})` on `x.transpose(1, 2)`, the usual way to put features in the channel dim, "
             f"pools each feature over the {length} tokens: {_pairing(other)}, a different normalization. The "
             f"outputs differ by up to {_gap(other, 'no affine')} even without affine.",
@@ -176,16 +187,21 @@ def claim_text(pairs):
              f"channel) over its {h}×{w} pixels: {first.groups_a[0]} groups of {first.groups_a[1]}.")
     lines = [
         f"`nn.LayerNorm(({h}, {w}))` on `x` pools the same {_pairing(same)}: the same output without affine "
-        f"(largest difference {_gap(same, 'no affine')}). With affine they differ: LayerNorm's weight is one per "
-        f"pixel ({h}, {w}), InstanceNorm's one per channel ({c},); fitted to a random InstanceNorm weight, it still "
-        f"misses by up to {_gap(same, 'affine')}.",
-        f"`nn.LayerNorm(({c}, {h}, {w}))`, what \"LayerNorm\" means for a CNN, pools each whole sample: "
-        f"{_pairing(whole)}, the groups of GroupNorm(1, {c}), not InstanceNorm's. The outputs differ by up to "
-        f"{_gap(whole, 'no affine')} without affine.",
+        f"(largest difference {_gap(same, 'no affine')}). "
+        + _affine_words(same, ("InstanceNorm", f"one per channel ({c},)"), ("LayerNorm", f"one per pixel ({h}, {w})")),
+        (f"`nn.LayerNorm(({c}, {h}, {w}))`, what \"LayerNorm\" means for a CNN, pools each whole sample, and "
+         f"with one channel a sample is that channel: {_pairing(whole)}, the same groups as InstanceNorm's here "
+         f"(largest difference {_gap(whole, 'no affine')} without affine); with more channels it pools them all."
+         if whole.same_pooling else
+         f"`nn.LayerNorm(({c}, {h}, {w}))`, what \"LayerNorm\" means for a CNN, pools each whole sample: "
+         f"{_pairing(whole)}, the groups of GroupNorm(1, {c}), not InstanceNorm's. The outputs differ by up to "
+         f"{_gap(whole, 'no affine')} without affine."),
         f"`nn.LayerNorm(({c},))` on channels-last `x.permute(0, 2, 3, 1)` (as in ConvNeXt) pools each pixel over "
-        f"its {c} channels: {_pairing(last)}, different again (up to {_gap(last, 'no affine')} without affine).",
-        "So InstanceNorm2d equals LayerNorm over (H, W) without affine, and neither LayerNorm over (C, H, W) nor "
-        "over the channels.",
+        f"its {c} channel{'s' if c != 1 else ''}: {_pairing(last)}, different again (up to {_gap(last, 'no affine')} without affine).",
+        ("So InstanceNorm2d equals LayerNorm over (H, W) without affine, over (C, H, W) too while there is one "
+         "channel, and never LayerNorm over the channels." if whole.same_pooling else
+         "So InstanceNorm2d equals LayerNorm over (H, W) without affine, and neither LayerNorm over (C, H, W) nor "
+         "over the channels."),
     ]
     return title, tuple(lines)
 

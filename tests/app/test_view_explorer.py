@@ -133,6 +133,25 @@ def test_the_layernorm_is_instancenorm_callout_on_the_presets(params, words):
         assert w in text, w
 
 
+def test_the_callout_with_one_channel_says_layernorm_over_the_sample_pools_as_instancenorm():
+    """With C = 1 a sample is its one channel: LayerNorm((1, H, W)) pools InstanceNorm2d(1)'s groups, and
+    LayerNorm((H, W))'s weight can copy InstanceNorm's single one. torch says both; the callout must too."""
+    at = _app(view="Same pooling", kind="InstanceNorm", shape="2,1,3,3")
+    assert not at.exception and not _errors(at)
+    text = _text(at)
+    assert "the same groups as InstanceNorm's here" in text and "not InstanceNorm's" not in text
+    assert "With affine they still agree one way" in text and "over its 1 channel:" in text
+    x = torch.from_numpy(lc.seeded_tensor((2, 1, 3, 3), 0))
+    inst = torch.nn.InstanceNorm2d(1, affine=True, dtype=torch.float64)
+    with torch.no_grad():
+        inst.weight.fill_(1.7), inst.bias.fill_(-0.3)
+        whole = torch.nn.LayerNorm((1, 3, 3), elementwise_affine=False, dtype=torch.float64)
+        torch.testing.assert_close(whole(x), torch.nn.InstanceNorm2d(1, dtype=torch.float64)(x))
+        pixels = torch.nn.LayerNorm((3, 3), dtype=torch.float64)
+        pixels.weight.fill_(1.7), pixels.bias.fill_(-0.3)  # the copy: InstanceNorm's one weight on every pixel
+        torch.testing.assert_close(pixels(x), inst(x))
+
+
 def _chart_data(at, k):
     """The traces of the page's k-th plotly chart, as the browser gets them."""
     return json.loads(at.get("plotly_chart")[k].proto.spec)["data"]
