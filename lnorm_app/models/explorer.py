@@ -148,10 +148,8 @@ def _pairing(pair):
 def _affine_words(pair, a, b):
     """With affine, for a LayerPair pooling alike: a, b are (layer, its weight's layout) of its layers A and B."""
     (a_name, a_weight), (b_name, b_weight) = a, b
-    if pair.b_covers_a:  # B's weight can copy A's (e.g. InstanceNorm's one channel): they agree one way round
-        return (f"With affine they still agree one way: {b_name}'s weight, {b_weight}, can copy {a_name}'s, {a_weight} "
-                f"(fitted to a random {a_name} weight it misses by {_gap(pair, 'affine')}), but {a_name}'s cannot "
-                f"copy {b_name}'s (up to {_gap(pair, 'affine reversed')}).")
+    if pair.b_covers_a or pair.a_covers_b:  # one weight can copy the other's (InstanceNorm's one channel): the core's
+        return next(c for c in pair.conditions if c.startswith("With affine"))  # words, with its caveats
     return (f"With affine they differ: {b_name}'s weight is {b_weight}, {a_name}'s {a_weight}; fitted to a random "
             f"{a_name} weight, {b_name} still misses by up to {_gap(pair, 'affine')}.")
 
@@ -197,7 +195,8 @@ def claim_text(pairs):
          f"{_pairing(whole)}, the groups of GroupNorm(1, {c}), not InstanceNorm's. The outputs differ by up to "
          f"{_gap(whole, 'no affine')} without affine."),
         f"`nn.LayerNorm(({c},))` on channels-last `x.permute(0, 2, 3, 1)` (as in ConvNeXt) pools each pixel over "
-        f"its {c} channel{'s' if c != 1 else ''}: {_pairing(last)}, different again (up to {_gap(last, 'no affine')} without affine).",
+        f"its {c} channel{'s' if c != 1 else ''}: {_pairing(last)}, different again (up to {_gap(last, 'no affine')} without affine)"
+        + (": a group of one element is its own mean, so without affine every output is 0." if c == 1 else "."),
         ("So InstanceNorm2d equals LayerNorm over (H, W) without affine, over (C, H, W) too while there is one "
          "channel, and never LayerNorm over the channels." if whole.same_pooling else
          "So InstanceNorm2d equals LayerNorm over (H, W) without affine, and neither LayerNorm over (C, H, W) nor "

@@ -140,7 +140,9 @@ def test_the_callout_with_one_channel_says_layernorm_over_the_sample_pools_as_in
     assert not at.exception and not _errors(at)
     text = _text(at)
     assert "the same groups as InstanceNorm's here" in text and "not InstanceNorm's" not in text
-    assert "With affine they still agree one way" in text and "over its 1 channel:" in text
+    assert "With affine, LayerNorm((3, 3)) can give every output InstanceNorm2d(1) can" in text
+    assert "over its 1 channel:" in text
+    assert "a group of one element is its own mean, so without affine every output is 0" in text
     x = torch.from_numpy(lc.seeded_tensor((2, 1, 3, 3), 0))
     inst = torch.nn.InstanceNorm2d(1, affine=True, dtype=torch.float64)
     with torch.no_grad():
@@ -150,6 +152,8 @@ def test_the_callout_with_one_channel_says_layernorm_over_the_sample_pools_as_in
         pixels = torch.nn.LayerNorm((3, 3), dtype=torch.float64)
         pixels.weight.fill_(1.7), pixels.bias.fill_(-0.3)  # the copy: InstanceNorm's one weight on every pixel
         torch.testing.assert_close(pixels(x), inst(x))
+        channels_last = torch.nn.LayerNorm((1,), elementwise_affine=False, dtype=torch.float64)
+        assert channels_last(x.permute(0, 2, 3, 1)).abs().max() == 0
 
 
 def _chart_data(at, k):
