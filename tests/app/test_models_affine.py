@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -108,6 +109,26 @@ def small_configs(draw):
     except lc.InputError:
         assume(False)
     return config
+
+
+def test_claim_on_one_channel_of_two_pixels_says_the_fitted_weight_fits_by_luck():
+    """Found by the property below: on (1, 1, 1, 2) the one-channel claim said InstanceNorm's weight "cannot copy"
+    LayerNorm's beside a gap of 0. With two elements x̂ is (-1, 1), so torch's InstanceNorm2d(1) fits any
+    LayerNorm((1, 2)) weight and bias exactly; the callout must say that is the input's size, not the layers."""
+    config = Config(kind="layer", shape=(1, 1, 1, 2), normalized_shape=(2,))
+    first = same_pooling(config).claim[1][0]
+    assert "can give every output InstanceNorm2d(1) can" in first
+    assert "on this small input a fitted weight happens to fit" in first
+    x = torch.from_numpy(lc.seeded_tensor((1, 1, 1, 2), 0))
+    layer = torch.nn.LayerNorm((1, 2), dtype=torch.float64)
+    inst = torch.nn.InstanceNorm2d(1, affine=True, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.5, 2.0]])), layer.bias.copy_(torch.tensor([[1.0, -1.0]]))
+        y = layer(x).flatten()  # x̂ = (-1, 1) or (1, -1): y = ±w·x̂ + b, two equations in InstanceNorm's w and b
+        xh = torch.nn.InstanceNorm2d(1, dtype=torch.float64)(x).flatten()
+        w = (y[1] - y[0]) / (xh[1] - xh[0])
+        inst.weight.fill_(float(w)), inst.bias.fill_(float(y[0] - w * xh[0]))
+        torch.testing.assert_close(inst(x).flatten(), y)
 
 
 @given(small_configs())
