@@ -85,10 +85,10 @@ def slice_grid(kind, shape, max_panels=12, max_cells=MAX_CELLS, panel_label=None
     row_title, col_title = axis_titles(kind, shape)
     for k, (xref, yref) in enumerate(refs):
         xaxis, yaxis = layout["xaxis" + xref[1:]], layout["yaxis" + yref[1:]]
-        # a row's panels share their rows: only the first says which, as the others' labels would sit on the
-        # last column of the panel to their left
-        yaxis.update(autorange="reversed", title=dict(text=row_title) if k % cols == 0 else None,
-                     showticklabels=k % cols == 0, **({} if k % cols == 0 else {"ticks": ""}))
+        leftmost = k % cols == 0
+        yaxis.update(autorange="reversed", title=dict(text=row_title) if leftmost else None, showticklabels=leftmost)
+        if not leftmost:  # a row's panels share their rows: the others' labels would sit on the panel to their left
+            yaxis["ticks"] = ""
         xaxis.update(title=dict(text=col_title) if k + cols >= kept else None)  # under the lowest panel of each column
         if len(ys) <= TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
             yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])

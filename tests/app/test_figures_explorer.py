@@ -315,10 +315,10 @@ def test_id_maps_label_rows_once_per_row_of_panels(config):
     the panels of a row share their row indices, so only the first panel of each row labels them."""
     e, w = _weights(dataclasses.replace(config, init="random"))
     for fig in (F.group_map(e), F.weight_map(w.map, e.spec.kind, e, w)):
-        axes = {t.yaxis: (t.xaxis, t.y) for t in fig.data}
-        lefts = sorted({fig.layout[f"xaxis{x[1:]}"].domain[0] for x, _ in axes.values()})
+        axes = {t.yaxis: t.xaxis for t in fig.data}
+        lefts = sorted({fig.layout[f"xaxis{x[1:]}"].domain[0] for x in axes.values()})
         assert len(axes) > 1 and len(lefts) > 1  # more than one panel, side by side
-        for yref, (xref, ys) in axes.items():
+        for yref, xref in axes.items():
             first_column = fig.layout[f"xaxis{xref[1:]}"].domain[0] == lefts[0]
-            assert fig.layout[f"yaxis{yref[1:]}"].showticklabels is not False if first_column else \
-                fig.layout[f"yaxis{yref[1:]}"].showticklabels is False
+            labelled = fig.layout[f"yaxis{yref[1:]}"].showticklabels is not False
+            assert labelled == first_column
