@@ -234,7 +234,7 @@ def same_pooling_maps(config):
 @derived
 def _same_maps(same):
     seen = {}
-    # the claim says "With affine they differ" of its first pair only (the one that pools alike)
+    # the claim speaks of the affine of its first pair only (the one that pools alike)
     first = _pair_maps(same.claim_pairs[0], seen, "in the box above") if same.claim_pairs else None
     claim = () if first is None else (first,)
     under = lambda eq: f"above, under `{module_code(eq.spec, eq.shape, short=True)}` on `{eq.how}`"  # noqa: E731

@@ -145,13 +145,10 @@ def _pairing(pair):
     return f"{count} group{'s' if count != 1 else ''} of {size}"
 
 
-def _affine_words(pair, a, b):
-    """With affine, for a LayerPair pooling alike: a, b are (layer, its weight's layout) of its layers A and B."""
-    (a_name, a_weight), (b_name, b_weight) = a, b
-    if pair.b_covers_a or pair.a_covers_b:  # one weight can copy the other's (InstanceNorm's one channel): the core's
-        return next(c for c in pair.conditions if c.startswith("With affine"))  # words, with its caveats
-    return (f"With affine they differ: {b_name}'s weight is {b_weight}, {a_name}'s {a_weight}; fitted to a random "
-            f"{a_name} weight, {b_name} still misses by up to {_gap(pair, 'affine')}.")
+def _affine_words(pair):
+    """What a LayerPair pooling alike does with affine: the core's own sentence, which says which weight can copy
+    the other's and when a fitted weight fits only because the input is small."""
+    return next(c for c in pair.conditions if c.startswith(("With affine", "Same with affine")))
 
 
 def claim_text(pairs):
@@ -169,8 +166,7 @@ def claim_text(pairs):
             f"`nn.InstanceNorm1d({length})` on `x` as it is reads the {length} tokens as channels and the {d} "
             f"features as the length, so it pools the same {_pairing(same)}: the same output without affine "
             f"(largest difference {_gap(same, 'no affine')}). "
-            + _affine_words(same, ("LayerNorm", f"one per feature ({d},)"),
-                            ("InstanceNorm", f"one per token position ({length},)")),
+            + _affine_words(same),
             f"`nn.InstanceNorm1d({d})` on `x.transpose(1, 2)`, the usual way to put features in the channel dim, "
             f"pools each feature over the {length} tokens: {_pairing(other)}, a different normalization. The "
             f"outputs differ by up to {_gap(other, 'no affine')} even without affine.",
@@ -186,7 +182,7 @@ def claim_text(pairs):
     lines = [
         f"`nn.LayerNorm(({h}, {w}))` on `x` pools the same {_pairing(same)}: the same output without affine "
         f"(largest difference {_gap(same, 'no affine')}). "
-        + _affine_words(same, ("InstanceNorm", f"one per channel ({c},)"), ("LayerNorm", f"one per pixel ({h}, {w})")),
+        + _affine_words(same),
         (f"`nn.LayerNorm(({c}, {h}, {w}))`, what \"LayerNorm\" means for a CNN, pools each whole sample, and "
          f"with one channel a sample is that channel: {_pairing(whole)}, the same groups as InstanceNorm's here "
          f"(largest difference {_gap(whole, 'no affine')} without affine); with more channels it pools them all."

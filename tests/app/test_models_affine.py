@@ -131,6 +131,23 @@ def test_claim_on_one_channel_of_two_pixels_says_the_fitted_weight_fits_by_luck(
         torch.testing.assert_close(inst(x).flatten(), y)
 
 
+def test_claim_on_two_features_a_token_says_a_fitted_weight_fits_by_luck():
+    """On (1, 3, 2) the claim said "they differ" and "still misses by up to 5.6e-17": with two features a token,
+    each token's x̂ is (-1, 1) or (1, -1), so InstanceNorm1d(3)'s weight and bias for that token fit any
+    LayerNorm((2,)) weight exactly, which torch shows below. The claim must say that is the input's size."""
+    first = same_pooling(Config(kind="layer", shape=(1, 3, 2), normalized_shape=(2,))).claim[1][0]
+    assert "With affine they differ" in first and "on this small input a fitted weight happens to fit" in first
+    x = torch.from_numpy(lc.seeded_tensor((1, 3, 2), 0))
+    layer = torch.nn.LayerNorm((2,), dtype=torch.float64)
+    inst = torch.nn.InstanceNorm1d(3, affine=True, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([0.5, 2.0])), layer.bias.copy_(torch.tensor([1.0, -1.0]))
+        y, xh = layer(x)[0], torch.nn.InstanceNorm1d(3, dtype=torch.float64)(x)[0]
+        w = (y[:, 1] - y[:, 0]) / (xh[:, 1] - xh[:, 0])  # per token: two equations in its weight and bias
+        inst.weight.copy_(w), inst.bias.copy_(y[:, 0] - w * xh[:, 0])
+        torch.testing.assert_close(inst(x)[0], y)
+
+
 @given(small_configs())
 @settings(max_examples=25, database=None, derandomize=True)
 def test_a_picture_wherever_the_text_says_the_affine_differs(config):
