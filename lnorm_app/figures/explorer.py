@@ -376,9 +376,13 @@ def stage_grid(kind, shape, stages, ids, what, title, first=0, max_slices=3, max
             yaxis.update(autorange="reversed", showticklabels=j == 0)
             if j == 0:
                 yaxis["title"] = dict(text=f"<b>{titles[k]}</b><br>{row_title}" if len(shape) > 2 else row_title)
+            else:  # nor a tick mark where no label is: it stood at the edge of the panel to the left
+                yaxis["ticks"] = ""
             xaxis["showticklabels"] = k == kept - 1
             if k == kept - 1:
                 xaxis["title"] = dict(text=col_title)
+            else:
+                xaxis["ticks"] = ""
             if len(ys) <= TICK_CELLS:  # a tick on every cell of a short axis (else plotly puts one at 0.5)
                 yaxis.update(tickmode="array", tickvals=[int(v) for v in ys])
             if len(xs) <= TICK_CELLS:

@@ -314,11 +314,12 @@ def test_id_maps_label_rows_once_per_row_of_panels(config):
     """A panel's y tick labels sit left of it, on the last column of the panel beside it (issue 21's screenshot):
     the panels of a row share their row indices, so only the first panel of each row labels them."""
     e, w = _weights(dataclasses.replace(config, init="random"))
-    for fig in (F.group_map(e), F.weight_map(w.map, e.spec.kind, e, w)):
+    for fig in (F.group_map(e), F.weight_map(w.map, e.spec.kind, e, w), F.affine_figure(e, w), F.stages_figure(e)):
         axes = {t.yaxis: t.xaxis for t in fig.data}
         lefts = sorted({fig.layout[f"xaxis{x[1:]}"].domain[0] for x in axes.values()})
         assert len(axes) > 1 and len(lefts) > 1  # more than one panel, side by side
         for yref, xref in axes.items():
             first_column = fig.layout[f"xaxis{xref[1:]}"].domain[0] == lefts[0]
-            labelled = fig.layout[f"yaxis{yref[1:]}"].showticklabels is not False
-            assert labelled == first_column
+            yaxis = fig.layout[f"yaxis{yref[1:]}"]
+            assert (yaxis.showticklabels is not False) == first_column
+            assert (yaxis.ticks == "") == (not first_column)  # no tick mark left at the edge of the panel beside
