@@ -83,7 +83,11 @@ def explain(ex, c):
         for line in v.lines[2:]:
             st.markdown(line)
         rows, mistakes = c.steps
-        title, table = steps_table(rows, figures.pitfall_label(mistakes))
+        label = figures.pitfall_label(mistakes)
+        title, table = steps_table(rows, label)
+        if v.right:  # the table still shows a mistake: say it is there to compare with, not what was typed
+            st.caption(f"Your row is torch's. For comparison, the same group computed with the usual mistake, "
+                       f"{label}, beside the layer's arithmetic: the step where it would part.")
         st.markdown(f"**{title}**")
         st.markdown(table)
     elif ex.kind == "accept":

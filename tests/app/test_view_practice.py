@@ -78,6 +78,7 @@ def test_row_right_then_n_minus_1_is_named_with_its_steps():
     assert "x = torch.tensor([[[" in at.code[0].value  # the input, as numbers to compute with
     at.text_input(key=f"typed-{ROW}").input(_numbers(right_row)).run()
     assert _verdict(_check(at, ROW)) == (True, "Right: these are torch's numbers for y[1, 2, :].")
+    assert any("Your row is torch's. For comparison" in c.value for c in at.caption)  # the table beside is a foil
     at.text_input(key=f"typed-{ROW}").input(_numbers(unbiased)).run()
     right, headline = _verdict(_check(at, ROW))
     assert not right and headline == "Your numbers are what n−1 in the variance gives."
