@@ -28,14 +28,27 @@ CELL = """([k, row, col]) => {
 }"""
 
 
+# how many cells the first chart marks picked (✓), in the figure plotly has drawn
+DRAWN = """() => {
+  const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  return (gd && gd._fullData || []).filter(t => t.texttemplate).flatMap(t => t.text.flat()).filter(m => m === '✓').length;
+}"""
+
+
 def click_cell(page, panel, row, col):
-    """Click one cell of the question's grid and wait for the page to take it."""
+    """Click one cell x[panel, row, col] of the question's grid and wait, as a person would, until the list below
+    the picture and the picture itself show it picked (or taken back). Waiting for the list to change only was
+    met by its redraw before the rerun: the next click then landed mid-rerun and was lost, one run in three."""
     expect(page.locator(PLOT).first).to_be_visible()
-    picked = page.locator(PICKS).inner_text()
+    label = f"x[{panel}, {row}, {col}]"
+    listed = page.locator(PICKS)
+    was = label in listed.inner_text()
     x, y = page.evaluate(CELL, [panel, row, col])
     page.mouse.click(x, y)
-    expect(page.locator(PICKS)).not_to_have_text(picked)  # the pick is listed: the page has rerun
+    (expect(listed).not_to_contain_text if was else expect(listed).to_contain_text)(label)
     settle(page)
+    count = listed.get_by_role("button", name=re.compile(r"^Remove ")).count()
+    page.wait_for_function(f"() => ({DRAWN})() === {count}")
 
 
 def check(page):
